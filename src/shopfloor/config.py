@@ -1,0 +1,116 @@
+"""One typed ``Settings`` object for the whole platform.
+
+Values come, in rising precedence, from the defaults below, an optional TOML file
+(``shopfloor.toml`` in the working directory or the path in ``SHOPFLOOR_CONFIG``), and
+environment variables ``SHOPFLOOR_*`` (nested with ``__``, e.g.
+``SHOPFLOOR_INGEST__BATCH_ROWS=500000``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from shopfloor.errors import ConfigError
+
+
+class IngestSettings(BaseModel):
+    batch_rows: int = Field(1_000_000, ge=1_000, description="rows per streamed batch")
+    unknown_assets: Literal["auto", "register", "quarantine"] = Field(
+        "auto",
+        description=(
+            "readings of an asset missing from the registry: 'register' adds it, 'quarantine'"
+            " refuses the rows, 'auto' registers while the registry is empty and quarantines after"
+        ),
+    )
+    future_tolerance_s: float = Field(
+        300.0, ge=0, description="clock skew tolerated before a timestamp counts as future"
+    )
+
+
+class QualitySettings(BaseModel):
+    gap_factor: float = Field(3.0, gt=1, description="a gap is longer than k x nominal period")
+    stale_after_s: float = Field(
+        3600.0, gt=0, description="silence after which a signal counts as stale"
+    )
+    stuck_min_samples: int = Field(30, ge=3, description="identical samples that make a flat line")
+    spike_sigmas: float = Field(8.0, gt=0, description="robust sigmas from the local median")
+    spike_max_width: int = Field(3, ge=1, description="longest run of samples still a spike")
+    interpolate_max_gap_s: float = Field(
+        300.0, ge=0, description="repair: longest gap filled by linear interpolation"
+    )
+
+
+class ProductionSettings(BaseModel):
+    shift_starts: list[str] = Field(
+        default_factory=lambda: ["06:00", "14:00", "22:00"],
+        description="local shift start times (HH:MM); shifts run until the next start",
+    )
+    timezone: str = Field("UTC", description="plant time zone for shifts and days")
+
+    @field_validator("shift_starts")
+    @classmethod
+    def _valid_times(cls, value: list[str]) -> list[str]:
+        for item in value:
+            hours, _, minutes = item.partition(":")
+            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+                raise ValueError(f"shift start '{item}' is not HH:MM")
+        return sorted(value)
+
+
+def _toml_path() -> Path | None:
+    explicit = os.environ.get("SHOPFLOOR_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("shopfloor.toml")
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything configurable; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPFLOOR_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    lake: Path = Field(Path("shopfloor-lake"), description="lake directory")
+    datasets: Path = Field(Path("../shared/datasets"), description="public benchmark datasets")
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    production: ProductionSettings = Field(default_factory=ProductionSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation failures into one-line ``ConfigError``."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"setting '{loc}': {first['msg']}") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {exc.filename}") from None

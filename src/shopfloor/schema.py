@@ -1,0 +1,308 @@
+"""The canonical data model (DESIGN section 5) as Arrow schemas.
+
+Every table a user can ingest or a workflow can write is declared here once:
+its Arrow schema, which fields must be present, its natural key and where it is
+stored (Delta for facts, SQLite for metadata).  Ingest, the lake and the docs
+(``docs/data-model.md``) are all driven by this table of specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pyarrow as pa
+
+from shopfloor.errors import UnknownTableError
+
+TS = pa.timestamp("us", tz="UTC")
+"""Every timestamp in the lake: microseconds, timezone-aware, UTC."""
+
+ASSET_LEVELS = ("site", "area", "line", "cell", "machine", "component")
+EVENT_KINDS = ("state", "alarm", "failure", "maintenance", "changeover")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    required: tuple[str, ...]
+    key: tuple[str, ...]
+    storage: Literal["delta", "sqlite"] = "delta"
+    partition_by: tuple[str, ...] = ()
+    description: str = ""
+    docs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def loadable(self) -> tuple[str, ...]:
+        """Fields a user file may carry (lake bookkeeping columns excluded)."""
+        return tuple(n for n in self.schema.names if n not in LAKE_COLUMNS)
+
+
+# Columns the lake adds itself; a source file never carries them.
+LAKE_COLUMNS = ("ingest_id", "seq", "day")
+
+_lineage = [pa.field("ingest_id", pa.int64()), pa.field("seq", pa.int64())]
+
+
+def _spec(
+    name: str,
+    fields: list[tuple[str, pa.DataType, str]],
+    required: tuple[str, ...],
+    key: tuple[str, ...],
+    description: str,
+    storage: Literal["delta", "sqlite"] = "delta",
+    partition_by: tuple[str, ...] = (),
+    lineage: bool = True,
+) -> TableSpec:
+    arrow_fields = [pa.field(n, t, nullable=n not in required) for n, t, _ in fields]
+    if storage == "delta" and lineage:
+        arrow_fields += _lineage
+    return TableSpec(
+        name=name,
+        schema=pa.schema(arrow_fields),
+        required=required,
+        key=key,
+        storage=storage,
+        partition_by=partition_by,
+        description=description,
+        docs={n: d for n, _, d in fields},
+    )
+
+
+TABLES: dict[str, TableSpec] = {
+    s.name: s
+    for s in [
+        _spec(
+            "assets",
+            [
+                ("asset", pa.string(), "unique asset id, e.g. 'L1-M03'"),
+                ("parent", pa.string(), "id of the parent asset (empty for a site)"),
+                ("level", pa.string(), "one of " + ", ".join(ASSET_LEVELS)),
+                ("name", pa.string(), "display name"),
+                ("site", pa.string(), "site the asset belongs to (tenant boundary)"),
+                ("line", pa.string(), "production line, when the asset is on one"),
+            ],
+            required=("asset", "level"),
+            key=("asset",),
+            description="asset hierarchy site > area > line > cell/machine > component",
+            storage="sqlite",
+        ),
+        _spec(
+            "signals",
+            [
+                ("asset", pa.string(), "asset id"),
+                ("signal", pa.string(), "signal name, unique per asset"),
+                ("unit", pa.string(), "engineering unit, e.g. 'degC', 'mm/s', 'bar'"),
+                ("kind", pa.string(), "physical quantity, e.g. 'temperature'"),
+                ("lower", pa.float64(), "lowest plausible value"),
+                ("upper", pa.float64(), "highest plausible value"),
+                ("period_s", pa.float64(), "nominal sample period in seconds"),
+            ],
+            required=("asset", "signal"),
+            key=("asset", "signal"),
+            description="what each asset measures, in which unit, how often, within which limits",
+            storage="sqlite",
+        ),
+        _spec(
+            "readings",
+            [
+                ("asset", pa.string(), "asset id"),
+                ("signal", pa.string(), "signal name"),
+                ("ts", TS, "time of the measurement (UTC)"),
+                ("value", pa.float64(), "value in the signal's unit; null when the source had none"),
+                ("quality", pa.int8(), "source quality flag: 0 good, 1 uncertain, 2 bad"),
+            ],
+            required=("asset", "signal", "ts"),
+            key=("asset", "signal", "ts"),
+            description="sensor time series, long layout; partitioned by UTC day",
+            partition_by=("day",),
+        ),
+        _spec(
+            "events",
+            [
+                ("asset", pa.string(), "asset id"),
+                ("start", TS, "start of the event"),
+                ("end", TS, "end of the event (null while open)"),
+                ("kind", pa.string(), "one of " + ", ".join(EVENT_KINDS)),
+                ("code", pa.string(), "state or reason code, e.g. 'running', 'planned_stop'"),
+                ("detail", pa.string(), "free text"),
+            ],
+            required=("asset", "start", "kind", "code"),
+            key=("asset", "start", "kind", "code"),
+            description="machine states, alarms, failures, maintenance and changeovers",
+        ),
+        _spec(
+            "work_orders",
+            [
+                ("work_order", pa.string(), "work order id"),
+                ("asset", pa.string(), "asset id"),
+                ("kind", pa.string(), "corrective | preventive | predictive"),
+                ("created", TS, "when it was raised"),
+                ("start", TS, "work started"),
+                ("end", TS, "work finished"),
+                ("status", pa.string(), "open | in_progress | done | cancelled"),
+                ("cost", pa.float64(), "total cost in plant currency"),
+                ("detail", pa.string(), "free text"),
+            ],
+            required=("work_order", "asset", "kind", "created"),
+            key=("work_order",),
+            description="maintenance work orders",
+        ),
+        _spec(
+            "production",
+            [
+                ("asset", pa.string(), "asset id"),
+                ("start", TS, "start of the counting interval"),
+                ("end", TS, "end of the counting interval"),
+                ("product", pa.string(), "item produced"),
+                ("order", pa.string(), "production order"),
+                ("good", pa.int64(), "good units"),
+                ("scrap", pa.int64(), "scrapped units"),
+                ("ideal_cycle_s", pa.float64(), "ideal cycle time per unit in seconds"),
+            ],
+            required=("asset", "start", "end", "good", "scrap", "ideal_cycle_s"),
+            key=("asset", "start", "product"),
+            description="production counts per interval",
+        ),
+        _spec(
+            "orders",
+            [
+                ("order", pa.string(), "production order id"),
+                ("item", pa.string(), "item to make"),
+                ("quantity", pa.int64(), "units"),
+                ("release", TS, "earliest start"),
+                ("due", TS, "due date"),
+                ("priority", pa.float64(), "weight for tardiness (higher is more urgent)"),
+                ("status", pa.string(), "planned | released | running | done"),
+            ],
+            required=("order", "item", "quantity", "due"),
+            key=("order",),
+            description="production orders",
+        ),
+        _spec(
+            "routings",
+            [
+                ("item", pa.string(), "item"),
+                ("op_seq", pa.int32(), "operation sequence number"),
+                ("operation", pa.string(), "operation name"),
+                ("machine", pa.string(), "an eligible machine (one row per eligible machine)"),
+                ("processing_s", pa.float64(), "processing time per unit on this machine"),
+                ("setup_s", pa.float64(), "setup time before a batch on this machine"),
+                ("min_lag_s", pa.float64(), "minimum lag / transport time after the operation"),
+            ],
+            required=("item", "op_seq", "machine", "processing_s"),
+            key=("item", "op_seq", "machine"),
+            description="operations per item with their eligible machines and times",
+        ),
+        _spec(
+            "inspections",
+            [
+                ("asset", pa.string(), "asset that made the part"),
+                ("ts", TS, "time of the inspection"),
+                ("product", pa.string(), "item"),
+                ("order", pa.string(), "production order"),
+                ("characteristic", pa.string(), "measured characteristic"),
+                ("value", pa.float64(), "measured value"),
+                ("lsl", pa.float64(), "lower specification limit"),
+                ("usl", pa.float64(), "upper specification limit"),
+                ("verdict", pa.string(), "pass | fail"),
+                ("image", pa.string(), "reference to an image, when there is one"),
+                ("label", pa.string(), "defect label, when known"),
+            ],
+            required=("ts", "characteristic"),
+            key=("asset", "ts", "characteristic"),
+            description="quality inspections: measurements and image verdicts",
+        ),
+        _spec(
+            "items",
+            [
+                ("item", pa.string(), "item id"),
+                ("description", pa.string(), "text"),
+                ("unit", pa.string(), "unit of measure"),
+                ("unit_cost", pa.float64(), "cost per unit"),
+                ("pack_size", pa.int64(), "order multiple"),
+                ("moq", pa.int64(), "minimum order quantity"),
+                ("supplier", pa.string(), "main supplier"),
+            ],
+            required=("item",),
+            key=("item",),
+            description="item master",
+        ),
+        _spec(
+            "inventory",
+            [
+                ("item", pa.string(), "item"),
+                ("location", pa.string(), "stock location"),
+                ("ts", TS, "snapshot time"),
+                ("on_hand", pa.float64(), "units on hand"),
+                ("on_order", pa.float64(), "units on open purchase orders"),
+                ("allocated", pa.float64(), "units reserved for orders"),
+            ],
+            required=("item", "location", "ts", "on_hand"),
+            key=("item", "location", "ts"),
+            description="inventory snapshots",
+        ),
+        _spec(
+            "demand",
+            [
+                ("item", pa.string(), "item"),
+                ("location", pa.string(), "location"),
+                ("date", pa.date32(), "day of the demand"),
+                ("quantity", pa.float64(), "units demanded"),
+            ],
+            required=("item", "location", "date", "quantity"),
+            key=("item", "location", "date"),
+            description="item demand history",
+        ),
+        _spec(
+            "deliveries",
+            [
+                ("po", pa.string(), "purchase order id"),
+                ("supplier", pa.string(), "supplier"),
+                ("item", pa.string(), "item"),
+                ("quantity_ordered", pa.float64(), "units ordered"),
+                ("quantity_received", pa.float64(), "units received"),
+                ("ordered", TS, "when ordered"),
+                ("promised", TS, "promised delivery"),
+                ("received", TS, "actual delivery (null while open)"),
+            ],
+            required=("po", "supplier", "item", "quantity_ordered", "ordered"),
+            key=("po", "item"),
+            description="supplier deliveries",
+        ),
+        _spec(
+            "quarantine",
+            [
+                ("table", pa.string(), "table the row was meant for"),
+                ("source", pa.string(), "file or stream it came from"),
+                ("row", pa.int64(), "1-based row number in the source (data rows)"),
+                ("reason", pa.string(), "why it was refused"),
+                ("raw", pa.string(), "the row as received (JSON)"),
+                ("ingested_at", TS, "when"),
+            ],
+            required=("table", "source", "reason"),
+            key=("ingest_id", "row", "reason"),
+            description="rows refused at ingest, with the reason; nothing is dropped silently",
+        ),
+    ]
+}
+
+READINGS = TABLES["readings"].schema
+
+
+def table_spec(name: str) -> TableSpec:
+    """The spec of a canonical table, or a one-line error naming the known ones."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        known = ", ".join(sorted(t for t in TABLES if t != "quarantine"))
+        raise UnknownTableError(f"unknown table '{name}' (known: {known})", field="table") from None
+
+
+def delta_schema(spec: TableSpec) -> pa.Schema:
+    """Schema as stored in Delta: the spec's fields plus partition columns."""
+    schema = spec.schema
+    if "day" in spec.partition_by:
+        schema = schema.append(pa.field("day", pa.date32(), nullable=False))
+    return schema
