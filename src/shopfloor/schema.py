@@ -301,8 +301,12 @@ def table_spec(name: str) -> TableSpec:
 
 
 def delta_schema(spec: TableSpec) -> pa.Schema:
-    """Schema as stored in Delta: the spec's fields plus partition columns."""
-    schema = spec.schema
+    """Schema as stored in Delta: the spec's fields plus partition columns.
+
+    Stored fields are all nullable: ingest enforces ``required`` before writing (and
+    quarantines what fails), so the storage layer need not refuse a whole batch for it.
+    """
+    fields = [f.with_nullable(True) for f in spec.schema]
     if "day" in spec.partition_by:
-        schema = schema.append(pa.field("day", pa.date32(), nullable=False))
-    return schema
+        fields.append(pa.field("day", pa.date32()))
+    return pa.schema(fields)
