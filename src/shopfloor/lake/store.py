@@ -137,7 +137,7 @@ class Lake:
     def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
         con = self.connect()
         try:
-            return con.execute(query, params or []).df()
+            return con.sql(query, params=params or None).df()
         finally:
             con.close()
 
@@ -196,8 +196,11 @@ class Lake:
                               "ts": pa.array([], pa.timestamp("us", tz="UTC")),
                               "value": pa.array([], pa.float64())})
             return empty if as_arrow else empty.to_pandas()
-        result = con.execute(query, params)
-        return result.to_arrow_table() if as_arrow else result.df()
+        try:
+            relation = con.sql(query, params=params)
+            return relation.to_arrow_table() if as_arrow else relation.df()
+        finally:
+            con.close()
 
     def _readings_connection(self) -> duckdb.DuckDBPyConnection | None:
         ds = self.dataset("readings")

@@ -1,0 +1,76 @@
+"""The `shopfloor` command line: a thin adapter over the workflows."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from shopfloor import __version__
+from shopfloor.cli import lake_cmd
+from shopfloor.cli.ingest_cmd import ingest_command
+from shopfloor.cli.output import err_console
+from shopfloor.errors import ShopfloorError
+
+app = typer.Typer(
+    name="shopfloor",
+    help="A factory's data, checked, versioned and turned into decisions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("ingest")(ingest_command)
+app.add_typer(lake_cmd.app, name="lake")
+
+
+def _register_optional() -> None:
+    """Commands of capabilities whose modules exist (each lands with its issue)."""
+    from shopfloor.cli import demo_cmd, production_cmd, quality_cmd
+
+    app.command("demo")(demo_cmd.demo_command)
+    app.add_typer(quality_cmd.app, name="dq")
+    app.command("oee")(production_cmd.oee_command)
+    app.add_typer(production_cmd.app, name="production")
+
+
+_register_optional()
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"shopfloor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """shopfloor: plant data lake, data quality, OEE and the analytics built on them."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and their exit code (2 for input)."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ShopfloorError as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors keep click's own exit code (2)
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

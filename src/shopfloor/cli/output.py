@@ -1,0 +1,110 @@
+"""Shared CLI plumbing: the --lake option, JSON printing, progress bars on stderr."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+LakeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lake",
+        envvar="SHOPFLOOR_LAKE",
+        help="Lake directory (default ./shopfloor-lake, or SHOPFLOOR_LAKE).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def print_json(payload: Any) -> None:
+    """JSON on stdout, one document, NaN/inf as null (valid JSON for every consumer)."""
+    typer.echo(json.dumps(_finite(payload), default=_default, indent=None))
+
+
+@dataclass
+class FileProgress:
+    """A rich progress bar for one or many files: rows per file and files overall."""
+
+    progress: Progress
+    overall: Any
+    current: Any = None
+
+    def on_file(self, path: Path, total_rows: int) -> None:
+        if self.current is not None:
+            self.progress.update(self.current, completed=self.progress.tasks[self.current].total)
+            self.progress.advance(self.overall)
+        self.current = self.progress.add_task(path.name, total=max(total_rows, 1))
+
+    def on_rows(self, rows: int) -> None:
+        if self.current is not None:
+            self.progress.advance(self.current, rows)
+
+
+@contextmanager
+def file_progress(files: int, enabled: bool = True) -> Iterator[FileProgress]:
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+        disable=not enabled, transient=False,
+    )
+    with progress:
+        overall = progress.add_task("files", total=files)
+        tracker = FileProgress(progress, overall)
+        yield tracker
+        if tracker.current is not None:
+            progress.update(tracker.current, completed=progress.tasks[tracker.current].total)
+        progress.update(overall, completed=files)
+
+
+@contextmanager
+def steps(enabled: bool = True) -> Iterator[Progress]:
+    """A progress display for multi-step jobs (the demo): one task per step."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console, disable=not enabled,
+    )
+    with progress:
+        yield progress

@@ -1,0 +1,43 @@
+"""Shared fixtures: small lakes and files made on the fly (no committed data)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shopfloor.config import Settings
+from shopfloor.lake import Lake
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return Lake(tmp_path / "lake", Settings(lake=tmp_path / "lake"))
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / "in" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return write
+
+
+def readings_csv(rows: int, asset: str = "M1", signal: str = "temp", start: int = 0) -> str:
+    lines = ["asset,signal,ts,value"]
+    for i in range(start, start + rows):
+        minute, second = divmod(i * 10, 60)
+        hour, minute = divmod(minute, 60)
+        day, hour = divmod(hour, 24)
+        lines.append(f"{asset},{signal},2026-01-{day + 1:02d}T{hour:02d}:{minute:02d}:{second:02d}Z,"
+                     f"{20 + (i % 7) * 0.5}")
+    return "\n".join(lines) + "\n"
