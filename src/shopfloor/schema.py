@@ -288,6 +288,25 @@ TABLES: dict[str, TableSpec] = {
     ]
 }
 
+# Repaired readings: the raw table is never rewritten; `shopfloor dq repair` writes a new
+# version of this one (same fields, plus a note of what the repair did).
+TABLES["readings_clean"] = _spec(
+    "readings_clean",
+    [
+        ("asset", pa.string(), "asset id"),
+        ("signal", pa.string(), "signal name"),
+        ("ts", TS, "time of the measurement (UTC)"),
+        ("value", pa.float64(), "value after repair"),
+        ("quality", pa.int8(), "source quality flag"),
+        ("repair", pa.string(), "what the repair did to this row (null: untouched)"),
+    ],
+    required=("asset", "signal", "ts"),
+    key=("asset", "signal", "ts"),
+    description="readings after data-quality repair (raw `readings` kept as they came)",
+    partition_by=("day",),
+    lineage=False,
+)
+
 READINGS = TABLES["readings"].schema
 
 

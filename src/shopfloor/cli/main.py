@@ -53,23 +53,12 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and their exit code (2 for input)."""
+    # Standalone mode: usage errors are reported by typer with exit code 2.
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="shopfloor")
     except ShopfloorError as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors keep click's own exit code (2)
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

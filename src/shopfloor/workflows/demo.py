@@ -1,0 +1,138 @@
+"""The demo plant, end to end: generate files, ingest them like a user's, check, report.
+
+The generator's files land in ``<lake>/demo-source/`` with its ground truth in
+``<lake>/demo-source/ground_truth/``; ingest goes through exactly the path user files take.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shopfloor.data_quality import CheckScore, score_against_truth
+from shopfloor.demo_plant.faults import plant_faults
+from shopfloor.demo_plant.layout import PlantLayout, default_layout
+from shopfloor.demo_plant.operations import simulate_operations
+from shopfloor.demo_plant.sensors import simulate_readings
+from shopfloor.demo_plant.supply import simulate_supply
+from shopfloor.ingest import IngestSummary
+from shopfloor.lake import Lake
+from shopfloor.production import BottleneckResult, OeeResult
+from shopfloor.schema import TABLES
+from shopfloor.workflows.ingest import ingest
+from shopfloor.workflows.production import bottlenecks, oee, reliability
+from shopfloor.workflows.quality import QualityReport, check_quality
+
+Step = Callable[[str, int, int], None]
+"""Progress: (step description, done, total)."""
+
+# Order matters: the registry first, so later tables are checked against it.
+_TABLE_ORDER = ("assets", "signals", "events", "production", "work_orders", "orders",
+                "routings", "inspections", "items", "inventory", "demand", "deliveries")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    lake: Path
+    start: pd.Timestamp
+    end: pd.Timestamp
+    seed: int
+    ingests: dict[str, IngestSummary]
+    quality: QualityReport
+    quality_scores: dict[str, CheckScore]
+    oee_by_line: OeeResult
+    bottlenecks: BottleneckResult
+    reliability: pd.DataFrame
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _write(frame: pd.DataFrame, table: str, path: Path) -> Path:
+    """A canonical frame as Parquet typed by the table's schema (what a user's MES export is)."""
+    schema = pa.schema([f.with_nullable(True) for f in TABLES[table].schema
+                        if f.name in frame.columns])
+    pq.write_table(pa.Table.from_pandas(frame[schema.names], schema=schema,
+                                        preserve_index=False), path)
+    return path
+
+
+def generate_demo_files(directory: Path, layout: PlantLayout, start: pd.Timestamp,
+                        end: pd.Timestamp, seed: int, step: Step | None = None
+                        ) -> dict[str, list[Path]]:
+    """Write the demo plant's source files and ground truth; returns files per table."""
+    truth_dir = directory / "ground_truth"
+    readings_dir = directory / "readings"
+    for folder in (directory, truth_dir, readings_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, list[Path]] = {}
+    ops = simulate_operations(layout, start, end, seed)
+    supply = simulate_supply(start, end, seed)
+    tables = {
+        "assets": layout.assets_frame(), "signals": layout.signals_frame(),
+        "events": ops.events, "production": ops.production, "work_orders": ops.work_orders,
+        "orders": ops.orders, "routings": ops.routings, "inspections": ops.inspections,
+        "items": supply.items, "inventory": supply.inventory, "demand": supply.demand,
+        "deliveries": supply.deliveries,
+    }
+    for name, frame in tables.items():
+        files[name] = [_write(frame, name, directory / f"{name}.parquet")]
+    ops.failures.to_parquet(truth_dir / "failures.parquet")
+    ops.health.to_parquet(truth_dir / "health.parquet")
+    supply.patterns.to_parquet(truth_dir / "demand_patterns.parquet")
+
+    truths = []
+    files["readings"] = []
+    machines = len(layout.machines)
+    for done, (asset, clean) in enumerate(
+        simulate_readings(layout, ops.events, ops.health, start, end, seed), start=1
+    ):
+        faulty, truth = plant_faults(clean, layout, start, end, seed + done)
+        files["readings"].append(_write(faulty, "readings", readings_dir / f"{asset}.parquet"))
+        truths.append(truth)
+        if step:
+            step("generating sensor data", done, machines)
+    pd.concat(truths, ignore_index=True).to_parquet(truth_dir / "dq_faults.parquet")
+    return files
+
+
+def run_demo(lake: Lake, days: int = 30, seed: int = 7, end: pd.Timestamp | None = None,
+             step: Step | None = None) -> DemoSummary:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    layout = default_layout()
+    stop = (pd.Timestamp(end) if end is not None else
+            pd.Timestamp.now(tz="UTC").floor("D"))
+    stop = stop.tz_localize("UTC") if stop.tzinfo is None else stop.tz_convert("UTC")
+    start = stop - pd.Timedelta(days=days)
+    source = lake.path / "demo-source"
+    files = generate_demo_files(source, layout, start, stop, seed, step)
+    timings["generate"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    ingests: dict[str, IngestSummary] = {}
+    order = [*_TABLE_ORDER, "readings"]
+    for done, table in enumerate(order, start=1):
+        ingests[table] = ingest(lake, files[table], table)
+        if step:
+            step("ingesting", done, len(order))
+    timings["ingest"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    report = check_quality(lake, progress=(lambda w, d, t: step("data quality", d, t))
+                           if step else None)
+    truth = pd.read_parquet(source / "ground_truth" / "dq_faults.parquet")
+    scores = score_against_truth(list(report.issues), truth)
+    timings["quality"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    by_line = oee(lake, by="line", period="day")
+    found = bottlenecks(lake)
+    rel = reliability(lake)
+    timings["production"] = time.perf_counter() - clock
+    return DemoSummary(lake.path, start, stop, seed, ingests, report, scores, by_line, found,
+                       rel, timings)

@@ -1,0 +1,166 @@
+"""Data-quality workflow: run the checks over the lake, score, report and repair.
+
+Readings stream from the lake one asset at a time (the Delta files' statistics on
+``asset`` let DuckDB skip the others), so memory stays bounded by the largest asset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+
+from shopfloor.data_quality import (
+    ALL_CHECKS,
+    QualityIssue,
+    quality_scores,
+    render_html,
+    repair,
+    run_checks,
+)
+from shopfloor.errors import InputError
+from shopfloor.lake import Lake
+
+__all__ = ["ALL_CHECKS", "QualityReport", "RepairSummary", "check_quality", "render_html",
+           "repair_quality"]
+
+StepProgress = Callable[[str, int, int], None]
+"""Called with (what, done, total) as assets are processed."""
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    issues: tuple[QualityIssue, ...]
+    scores: pd.DataFrame  # per signal: asset, signal, score, rows, ...
+    table: str
+    table_version: int | None
+    assets: int
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(ALL_CHECKS, 0)
+        for issue in self.issues:
+            counts[issue.check] = counts.get(issue.check, 0) + 1
+        return counts
+
+
+def _connection(lake: Lake, table: str):  # type: ignore[no-untyped-def]
+    con = lake.connect()
+    con.register("ingest_times", lake.meta.ingest_times())
+    return con
+
+
+def _assets(con, table: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r[0] for r in con.sql(f"SELECT DISTINCT asset FROM {table} ORDER BY 1").fetchall()]
+
+
+def _reference_end(con, table: str, tolerance_s: float) -> pd.Timestamp | None:  # type: ignore[no-untyped-def]
+    """Latest plausible timestamp of the lake: future-dated rows are not evidence of freshness."""
+    if table != "readings":
+        return None
+    row = con.sql(
+        "SELECT max(ts) FROM readings r LEFT JOIN ingest_times i USING (ingest_id) "
+        f"WHERE i.received_at IS NULL OR r.ts <= i.received_at + INTERVAL {float(tolerance_s)} SECOND"
+    ).fetchall()
+    value = row[0][0] if row else None
+    return None if value is None else pd.Timestamp(value).tz_convert("UTC")
+
+
+def iter_asset_readings(con, table: str, assets: Sequence[str]) -> Iterator[pd.DataFrame]:  # type: ignore[no-untyped-def]
+    lineage = ", r.ingest_id, r.seq, i.received_at" if table == "readings" else ""
+    join = " LEFT JOIN ingest_times i USING (ingest_id)" if table == "readings" else ""
+    for asset in assets:
+        yield con.sql(
+            f"SELECT r.asset, r.signal, r.ts, r.value{lineage} FROM {table} r{join} "
+            "WHERE r.asset = $asset", params={"asset": asset}
+        ).df()
+
+
+def check_quality(
+    lake: Lake,
+    table: str = "readings",
+    checks: Sequence[str] = ALL_CHECKS,
+    assets: Sequence[str] | None = None,
+    progress: StepProgress | None = None,
+) -> QualityReport:
+    if table not in ("readings", "readings_clean"):
+        raise InputError(f"data-quality checks run on readings tables, not '{table}'",
+                         field="table")
+    unknown = [c for c in checks if c not in ALL_CHECKS]
+    if unknown:
+        raise InputError(f"unknown check '{unknown[0]}' (known: {', '.join(ALL_CHECKS)})",
+                         field="check")
+    settings = lake.settings
+    signals = lake.table("signals").to_pandas()
+    con = _connection(lake, table)
+    try:
+        names = list(assets) if assets else _assets(con, table)
+        reference_end = _reference_end(con, table, settings.ingest.future_tolerance_s)
+        issues: list[QualityIssue] = []
+        scores: list[pd.DataFrame] = []
+        for done, frame in enumerate(iter_asset_readings(con, table, names), start=1):
+            if len(frame):
+                found = run_checks(frame, signals, settings.quality, checks=checks,
+                                   reference_end=reference_end,
+                                   tolerance_s=settings.ingest.future_tolerance_s)
+                issues.extend(found)
+                scores.append(quality_scores(frame, found, signals, settings.quality))
+            if progress:
+                progress("assets", done, len(names))
+    finally:
+        con.close()
+    score_frame = pd.concat(scores, ignore_index=True) if scores else pd.DataFrame()
+    return QualityReport(tuple(issues), score_frame, table, lake.version(table), len(names))
+
+
+@dataclass(frozen=True)
+class RepairSummary:
+    table_version: int
+    rows: int
+    actions: pd.DataFrame
+
+
+def repair_quality(
+    lake: Lake,
+    policies: Sequence[str] = ("dedupe", "interpolate", "clip", "unit_shift"),
+    progress: StepProgress | None = None,
+) -> RepairSummary:
+    """Write a new version of ``readings_clean``; the raw ``readings`` stay as they came."""
+    from shopfloor.schema import TABLES, delta_schema
+
+    settings = lake.settings
+    signals = lake.table("signals").to_pandas()
+    schema = delta_schema(TABLES["readings_clean"])
+    con = _connection(lake, "readings")
+    actions: list[pd.DataFrame] = []
+    rows = 0
+    try:
+        names = _assets(con, "readings")
+        reference_end = _reference_end(con, "readings", settings.ingest.future_tolerance_s)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            nonlocal rows
+            for done, frame in enumerate(iter_asset_readings(con, "readings", names), start=1):
+                issues = run_checks(frame, signals, settings.quality, reference_end=reference_end,
+                                    tolerance_s=settings.ingest.future_tolerance_s)
+                result = repair(frame, issues, signals, policies=policies,
+                                max_gap_s=settings.quality.interpolate_max_gap_s)
+                actions.append(result.actions)
+                out = result.frame
+                out = out.assign(day=out["ts"].dt.date)
+                for column in schema.names:
+                    if column not in out:
+                        out[column] = None
+                rows += len(out)
+                if progress:
+                    progress("assets", done, len(names))
+                yield from pa.Table.from_pandas(out[schema.names], schema=schema,
+                                                preserve_index=False).to_batches()
+
+        version = lake.write("readings_clean", pa.RecordBatchReader.from_batches(schema, batches()),
+                             mode="overwrite", operation="repair")
+    finally:
+        con.close()
+    action_frame = pd.concat(actions, ignore_index=True) if actions else pd.DataFrame()
+    return RepairSummary(version, rows, action_frame)
