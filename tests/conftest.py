@@ -38,6 +38,8 @@ def readings_csv(rows: int, asset: str = "M1", signal: str = "temp", start: int 
         minute, second = divmod(i * 10, 60)
         hour, minute = divmod(minute, 60)
         day, hour = divmod(hour, 24)
-        lines.append(f"{asset},{signal},2026-01-{day + 1:02d}T{hour:02d}:{minute:02d}:{second:02d}Z,"
-                     f"{20 + (i % 7) * 0.5}")
+        lines.append(
+            f"{asset},{signal},2026-01-{day + 1:02d}T{hour:02d}:{minute:02d}:{second:02d}Z,"
+            f"{20 + (i % 7) * 0.5}"
+        )
     return "\n".join(lines) + "\n"

@@ -12,8 +12,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "shopfloor"
 
 BASE = {"config", "errors", "schema", "units"}
-ANALYTICS = {"production", "maintenance", "quality", "planning", "supply", "twin",
-             "data_quality", "demo_plant"}
+ANALYTICS = {
+    "production",
+    "maintenance",
+    "quality",
+    "planning",
+    "supply",
+    "twin",
+    "data_quality",
+    "demo_plant",
+}
 IO = {"lake", "ingest", "registry"}
 # What each layer may import from shopfloor itself.
 ALLOWED: dict[str, set[str]] = {
@@ -49,9 +57,11 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py")
-                                        if p.parent != PACKAGE or p.name != "__init__.py"),
-                         ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE or p.name != "__init__.py"),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
 def test_layer_imports(path: Path) -> None:
     layer = _layer(path)
     assert layer in ALLOWED, f"{layer} is not a known layer: add it to DESIGN and this test"
@@ -61,9 +71,11 @@ def test_layer_imports(path: Path) -> None:
 
 
 def test_import_shopfloor_is_light() -> None:
-    code = ("import sys, shopfloor; heavy = [m for m in ('torch', 'pyspark', 'ortools', 'duckdb', "
-            "'deltalake', 'pandas', 'pyarrow', 'sklearn', 'lightgbm') if m in sys.modules]; "
-            "print(','.join(heavy))")
+    code = (
+        "import sys, shopfloor; heavy = [m for m in ('torch', 'pyspark', 'ortools', 'duckdb', "
+        "'deltalake', 'pandas', 'pyarrow', 'sklearn', 'lightgbm') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -75,6 +87,9 @@ def test_lake_attribute_loads_lazily() -> None:
 
 
 def test_modules_stay_small() -> None:
-    big = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
-           if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    big = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600
+    }
     assert not big, f"split these modules by concept: {big}"

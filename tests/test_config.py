@@ -33,7 +33,7 @@ def test_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_invalid_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOPFLOOR_INGEST__UNKNOWN_ASSETS", "maybe")
-    with pytest.raises(ConfigError, match="ingest.unknown_assets"):
+    with pytest.raises(ConfigError, match=r"ingest\.unknown_assets"):
         load_settings()
 
 

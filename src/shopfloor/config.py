@@ -62,7 +62,9 @@ class ProductionSettings(BaseModel):
     def _valid_times(cls, value: list[str]) -> list[str]:
         for item in value:
             hours, _, minutes = item.partition(":")
-            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            if not (
+                hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+            ):
                 raise ValueError(f"shift start '{item}' is not HH:MM")
         return sorted(value)
 

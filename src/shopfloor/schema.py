@@ -110,7 +110,11 @@ TABLES: dict[str, TableSpec] = {
                 ("asset", pa.string(), "asset id"),
                 ("signal", pa.string(), "signal name"),
                 ("ts", TS, "time of the measurement (UTC)"),
-                ("value", pa.float64(), "value in the signal's unit; null when the source had none"),
+                (
+                    "value",
+                    pa.float64(),
+                    "value in the signal's unit; null when the source had none",
+                ),
                 ("quality", pa.int8(), "source quality flag: 0 good, 1 uncertain, 2 bad"),
             ],
             required=("asset", "signal", "ts"),

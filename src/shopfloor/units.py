@@ -44,14 +44,23 @@ _UNITS: dict[str, tuple[str, float, float]] = {
 }
 
 _ALIASES = {
-    "°C": "degC", "C": "degC", "celsius": "degC",
-    "°F": "degF", "F": "degF", "fahrenheit": "degF",
+    "°C": "degC",
+    "C": "degC",
+    "celsius": "degC",
+    "°F": "degF",
+    "F": "degF",
+    "fahrenheit": "degF",
     "kelvin": "K",
-    "mm/sec": "mm/s", "ips": "in/s",
-    "amp": "A", "amps": "A",
-    "RPM": "rpm", "1/min": "rpm",
-    "db": "dB", "dba": "dBA",
-    "µm": "um", "percent": "%",
+    "mm/sec": "mm/s",
+    "ips": "in/s",
+    "amp": "A",
+    "amps": "A",
+    "RPM": "rpm",
+    "1/min": "rpm",
+    "db": "dB",
+    "dba": "dBA",
+    "µm": "um",
+    "percent": "%",
 }
 
 

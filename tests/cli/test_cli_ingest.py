@@ -11,8 +11,13 @@ from tests.conftest import readings_csv
 
 
 def run(*args: str, lake: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shopfloor.cli.main", *args, "--lake", str(lake)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "shopfloor.cli.main", *args, "--lake", str(lake)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_ingest_json_and_idempotence(tmp_path: Path) -> None:
@@ -22,7 +27,11 @@ def test_ingest_json_and_idempotence(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     payload = json.loads(first.stdout)
     assert {k: payload[k] for k in ("accepted", "rejected", "quarantined", "table_version")} == {
-        "accepted": 100, "rejected": 0, "quarantined": 1, "table_version": 0}
+        "accepted": 100,
+        "rejected": 0,
+        "quarantined": 1,
+        "table_version": 0,
+    }
     second = run("ingest", str(data), "--table", "readings", "--json", lake=tmp_path / "lake")
     assert json.loads(second.stdout)["accepted"] == 0
     info = json.loads(run("lake", "info", "--json", lake=tmp_path / "lake").stdout)
@@ -49,8 +58,9 @@ def test_glob_with_one_bad_file_keeps_the_good_ones(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "a.csv").write_text(readings_csv(10))
     (folder / "b.csv").write_bytes(b"\x00\x01garbage")
-    result = run("ingest", str(folder / "*.csv"), "--table", "readings", "--json",
-                 lake=tmp_path / "lake")
+    result = run(
+        "ingest", str(folder / "*.csv"), "--table", "readings", "--json", lake=tmp_path / "lake"
+    )
     assert result.returncode == 2
     assert json.loads(result.stdout)["accepted"] == 10
     assert "b.csv" in result.stderr

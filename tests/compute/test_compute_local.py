@@ -6,18 +6,30 @@ import pytest
 
 from shopfloor.compute import LocalBackend
 
-SCHEMA = pa.schema([("asset", pa.string()), ("signal", pa.string()), ("mean", pa.float64()),
-                    ("n", pa.int64())])
+SCHEMA = pa.schema(
+    [("asset", pa.string()), ("signal", pa.string()), ("mean", pa.float64()), ("n", pa.int64())]
+)
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"asset": [frame["asset"].iloc[0]], "signal": [frame["signal"].iloc[0]],
-                         "mean": [frame["value"].mean()], "n": [len(frame)]})
+    return pd.DataFrame(
+        {
+            "asset": [frame["asset"].iloc[0]],
+            "signal": [frame["signal"].iloc[0]],
+            "mean": [frame["value"].mean()],
+            "n": [len(frame)],
+        }
+    )
 
 
 def _table() -> pa.Table:
-    return pa.table({"asset": ["b", "a", "a", "b", "a"], "signal": ["x", "x", "y", "x", "x"],
-                     "value": [1.0, 2.0, 3.0, 5.0, 4.0]})
+    return pa.table(
+        {
+            "asset": ["b", "a", "a", "b", "a"],
+            "signal": ["x", "x", "y", "x", "x"],
+            "value": [1.0, 2.0, 3.0, 5.0, 4.0],
+        }
+    )
 
 
 @pytest.mark.parametrize("workers", [1, 2])

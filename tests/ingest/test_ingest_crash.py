@@ -45,8 +45,9 @@ def _pending(lake_dir: Path) -> bool:
         return False
     try:
         with sqlite3.connect(db) as con:
-            return bool(con.execute("SELECT count(*) FROM ingests WHERE status='pending'")
-                        .fetchone()[0])
+            return bool(
+                con.execute("SELECT count(*) FROM ingests WHERE status='pending'").fetchone()[0]
+            )
     except sqlite3.OperationalError:
         return False
 
@@ -61,8 +62,11 @@ def test_sigkill_mid_ingest_then_rerun_completes_exactly_once(tmp_path: Path) ->
     big = tmp_path / "big.csv"
     _big_csv(big)
 
-    env = dict(os.environ, SHOPFLOOR_INGEST__BATCH_ROWS="50000",
-               SHOPFLOOR_INGEST__UNKNOWN_ASSETS="register")
+    env = dict(
+        os.environ,
+        SHOPFLOOR_INGEST__BATCH_ROWS="50000",
+        SHOPFLOOR_INGEST__UNKNOWN_ASSETS="register",
+    )
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(lake_dir), str(big)], env=env)
     deadline = time.monotonic() + 60
     while not _pending(lake_dir) and time.monotonic() < deadline:

@@ -51,15 +51,15 @@ def test_whole_file_refusals(seeded: Lake, write_file, tmp_path, name, content, 
 def test_row_level_faults_are_quarantined_with_reasons(seeded: Lake, write_file) -> None:
     content = (
         "asset,signal,ts,value\n"
-        "M1,temp,2026-02-01T00:00:00Z,1.5\n"       # good
-        "M1,temp,yesterday,1\n"                     # unparseable timestamp
-        "M1,temp,2026-02-01T00:00:20Z,warm\n"      # text in a numeric column
-        "M1,temp,2026-02-01T00:00:30Z,NaN\n"       # NaN
-        "M1,temp,2026-02-01T00:00:40Z,-inf\n"      # inf
-        "M1,temp,2026-02-01 00:00:50,2\n"          # naive among aware: mixed time zones
-        "M1,temp,2026-02-01T01:00:00+01:00,3\n"    # another offset: fine, converted
-        ",temp,2026-02-01T00:01:00Z,4\n"           # no asset
-        "M1,temp,2026-02-01T00:01:10Z,5,6\n"       # too many fields
+        "M1,temp,2026-02-01T00:00:00Z,1.5\n"  # good
+        "M1,temp,yesterday,1\n"  # unparseable timestamp
+        "M1,temp,2026-02-01T00:00:20Z,warm\n"  # text in a numeric column
+        "M1,temp,2026-02-01T00:00:30Z,NaN\n"  # NaN
+        "M1,temp,2026-02-01T00:00:40Z,-inf\n"  # inf
+        "M1,temp,2026-02-01 00:00:50,2\n"  # naive among aware: mixed time zones
+        "M1,temp,2026-02-01T01:00:00+01:00,3\n"  # another offset: fine, converted
+        ",temp,2026-02-01T00:01:00Z,4\n"  # no asset
+        "M1,temp,2026-02-01T00:01:10Z,5,6\n"  # too many fields
     )
     result = ingest_file(seeded, write_file("bad.csv", content), "readings")
     assert (result.accepted, result.quarantined) == (2, 7)

@@ -66,7 +66,7 @@ def test_unknown_table_is_a_one_line_input_error(lake: Lake) -> None:
         lake.compact("assets")
 
 
-def pd_ts(text: str):  # noqa: ANN201 - tiny local helper
+def pd_ts(text: str):
     import pandas as pd
 
     return pd.Timestamp(text)

@@ -27,8 +27,9 @@ def _prepare(path: typer.models.OptionInfo | object) -> None:
     if (lake / "demo-source").is_dir():
         shutil.rmtree(lake)
         return
-    raise InputError("holds data that is not a demo plant; choose another --lake",
-                     source=str(lake), field="lake")
+    raise InputError(
+        "holds data that is not a demo plant; choose another --lake", source=str(lake), field="lake"
+    )
 
 
 def _quality_table(summary: DemoSummary) -> Table:
@@ -36,53 +37,75 @@ def _quality_table(summary: DemoSummary) -> Table:
     for column in ("check", "planted", "detected", "recall", "precision"):
         table.add_column(column, justify="left" if column == "check" else "right")
     for check, score in summary.quality_scores.items():
-        table.add_row(check, str(score.truth), str(score.detected), f"{score.recall:.2f}",
-                      f"{score.precision:.2f}")
+        table.add_row(
+            check,
+            str(score.truth),
+            str(score.detected),
+            f"{score.recall:.2f}",
+            f"{score.precision:.2f}",
+        )
     return table
 
 
 def _print(summary: DemoSummary) -> None:
-    console.rule(f"demo plant: {summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}, "
-                 f"seed {summary.seed}")
+    console.rule(
+        f"demo plant: {summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}, seed {summary.seed}"
+    )
     ingested = Table(title=f"ingested into {summary.lake}")
     for column in ("table", "files", "rows accepted", "quarantined"):
         ingested.add_column(column, justify="left" if column == "table" else "right")
     for table, result in summary.ingests.items():
-        ingested.add_row(table, str(len(result.results)), f"{result.accepted:,}",
-                         f"{result.quarantined:,}")
+        ingested.add_row(
+            table, str(len(result.results)), f"{result.accepted:,}", f"{result.quarantined:,}"
+        )
     console.print(ingested)
     console.print(summary_table(summary.quality))
     console.print(_quality_table(summary))
     overall = summary.oee_by_line.frame.groupby("group")[
-        ["planned_time_s", "run_time_s", "ideal_time_s", "good", "scrap"]].sum()
+        ["planned_time_s", "run_time_s", "ideal_time_s", "good", "scrap"]
+    ].sum()
     oee = Table(title="OEE by line over the whole period")
     for column in ("line", "availability", "performance", "quality", "OEE", "bottleneck"):
         oee.add_column(column, justify="left" if column in ("line", "bottleneck") else "right")
-    bottleneck = dict(zip(summary.bottlenecks.frame["line"],
-                          summary.bottlenecks.frame["bottleneck"], strict=False))
+    bottleneck = dict(
+        zip(
+            summary.bottlenecks.frame["line"], summary.bottlenecks.frame["bottleneck"], strict=False
+        )
+    )
     for line, row in overall.iterrows():
         availability = row.run_time_s / row.planned_time_s if row.planned_time_s else 0.0
         performance = row.ideal_time_s / row.run_time_s if row.run_time_s else 0.0
         quality = row.good / (row.good + row.scrap) if row.good + row.scrap else 0.0
-        oee.add_row(str(line), f"{availability:.1%}", f"{performance:.1%}", f"{quality:.1%}",
-                    f"{availability * performance * quality:.1%}", bottleneck.get(line, ""))
+        oee.add_row(
+            str(line),
+            f"{availability:.1%}",
+            f"{performance:.1%}",
+            f"{quality:.1%}",
+            f"{availability * performance * quality:.1%}",
+            bottleneck.get(line, ""),
+        )
     console.print(oee)
     rel = summary.reliability
     if not rel.empty:
-        console.print(f"failures: {int(rel['failures'].sum())}, mean MTBF "
-                      f"{rel['mtbf_h'].mean():.0f} h, mean MTTR {rel['mttr_h'].mean():.1f} h")
+        console.print(
+            f"failures: {int(rel['failures'].sum())}, mean MTBF "
+            f"{rel['mtbf_h'].mean():.0f} h, mean MTTR {rel['mttr_h'].mean():.1f} h"
+        )
     timing = ", ".join(f"{k} {v:.0f} s" for k, v in summary.seconds.items())
     console.print(f"done in {sum(summary.seconds.values()):.0f} s ({timing})")
-    console.print(f"next: shopfloor lake info --lake {summary.lake}; shopfloor dq check "
-                  f"--lake {summary.lake} --html dq.html; shopfloor oee --by line --lake "
-                  f"{summary.lake}")
+    console.print(
+        f"next: shopfloor lake info --lake {summary.lake}; shopfloor dq check "
+        f"--lake {summary.lake} --html dq.html; shopfloor oee --by line --lake "
+        f"{summary.lake}"
+    )
 
 
 def demo_command(
     days: Annotated[int, typer.Option(min=3, max=366, help="Days of plant history.")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the generator (same seed, same plant).")] = 7,
-    no_serve: Annotated[bool, typer.Option(
-        "--no-serve", help="Do not start the web dashboard afterwards.")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Do not start the web dashboard afterwards.")
+    ] = False,
     lake: LakeOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -105,12 +128,16 @@ def demo_command(
 
         summary = run_demo(store, days=days, seed=seed, step=step)
     if json:
-        print_json({
-            "lake": str(summary.lake), "start": summary.start, "end": summary.end,
-            "ingested": {t: r.to_dict() for t, r in summary.ingests.items()},
-            "quality": {c: s.__dict__ for c, s in summary.quality_scores.items()},
-            "seconds": summary.seconds,
-        })
+        print_json(
+            {
+                "lake": str(summary.lake),
+                "start": summary.start,
+                "end": summary.end,
+                "ingested": {t: r.to_dict() for t, r in summary.ingests.items()},
+                "quality": {c: s.__dict__ for c, s in summary.quality_scores.items()},
+                "seconds": summary.seconds,
+            }
+        )
     else:
         _print(summary)
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")

@@ -41,15 +41,18 @@ def ingest_command(
         summary = ingest(store, files, table, mapping, tracker.on_rows, tracker.on_file)
     if json:
         payload = summary.to_dict()
-        print_json({k: payload[k] for k in ("accepted", "rejected", "quarantined",
-                                             "table_version")} | {
-            "files": payload["files"], "skipped_files": payload["skipped_files"]})
+        print_json(
+            {k: payload[k] for k in ("accepted", "rejected", "quarantined", "table_version")}
+            | {"files": payload["files"], "skipped_files": payload["skipped_files"]}
+        )
     else:
         for result in summary.results:
             if result.status == "committed":
-                console.print(f"[green]{result.source}[/]: {result.accepted:,} rows accepted, "
-                              f"{result.quarantined:,} quarantined (table '{result.table}' "
-                              f"version {result.table_version})")
+                console.print(
+                    f"[green]{result.source}[/]: {result.accepted:,} rows accepted, "
+                    f"{result.quarantined:,} quarantined (table '{result.table}' "
+                    f"version {result.table_version})"
+                )
             elif result.status == "skipped":
                 console.print(f"[yellow]{result.source}[/]: already ingested, nothing written")
             for warning in result.warnings:

@@ -18,22 +18,34 @@ def info_command(lake: LakeOption = None, json: JsonOption = False) -> None:
     """Tables, versions, rows, files and size on disk."""
     result = lake_admin.info(open_lake(lake))
     if json:
-        print_json({"path": str(result.path), "ingests": result.ingests,
-                    "tables": [t.__dict__ for t in result.tables]})
+        print_json(
+            {
+                "path": str(result.path),
+                "ingests": result.ingests,
+                "tables": [t.__dict__ for t in result.tables],
+            }
+        )
         return
     table = Table(title=f"lake {result.path} ({result.ingests} ingests)")
     for column in ("table", "storage", "version", "rows", "files", "MB"):
         table.add_column(column, justify="left" if column in ("table", "storage") else "right")
     for t in result.tables:
-        table.add_row(t.name, t.storage, "" if t.version is None else str(t.version),
-                      f"{t.rows:,}", str(t.files), f"{t.bytes / 1e6:.1f}")
+        table.add_row(
+            t.name,
+            t.storage,
+            "" if t.version is None else str(t.version),
+            f"{t.rows:,}",
+            str(t.files),
+            f"{t.bytes / 1e6:.1f}",
+        )
     console.print(table)
 
 
 @app.command("compact")
 def compact_command(
     table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
-    lake: LakeOption = None, json: JsonOption = False,
+    lake: LakeOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Merge small files into larger ones (a new table version; readers keep working)."""
     result = lake_admin.compact(open_lake(lake), table)
@@ -41,16 +53,23 @@ def compact_command(
         print_json(result)
         return
     for name, figures in result.items():
-        console.print(f"{name}: version {figures['version']}, {figures['files_removed']} files "
-                      f"merged into {figures['files_added']}")
+        console.print(
+            f"{name}: version {figures['version']}, {figures['files_removed']} files "
+            f"merged into {figures['files_added']}"
+        )
 
 
 @app.command("vacuum")
 def vacuum_command(
     table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
-    retention_hours: Annotated[float, typer.Option(
-        help="Keep files needed by versions younger than this (time travel ends there).")] = 168.0,
-    lake: LakeOption = None, json: JsonOption = False,
+    retention_hours: Annotated[
+        float,
+        typer.Option(
+            help="Keep files needed by versions younger than this (time travel ends there)."
+        ),
+    ] = 168.0,
+    lake: LakeOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Delete data files that no retained table version needs."""
     result = lake_admin.vacuum(open_lake(lake), table, retention_hours)
@@ -64,7 +83,8 @@ def vacuum_command(
 @app.command("lineage")
 def lineage_command(
     limit: Annotated[int, typer.Option(help="Most recent ingests to show.")] = 20,
-    lake: LakeOption = None, json: JsonOption = False,
+    lake: LakeOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Recent ingests: source, checksum, rows accepted / quarantined, resulting versions."""
     rows = lake_admin.lineage(open_lake(lake), limit)
@@ -75,7 +95,13 @@ def lineage_command(
     for column in ("id", "source", "table", "status", "accepted", "quarantined", "version"):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r["id"]), r["source"], r["table_name"], r["status"],
-                      str(r["accepted"] or 0), str(r["quarantined"] or 0),
-                      "" if r["table_version"] is None else str(r["table_version"]))
+        table.add_row(
+            str(r["id"]),
+            r["source"],
+            r["table_name"],
+            r["status"],
+            str(r["accepted"] or 0),
+            str(r["quarantined"] or 0),
+            "" if r["table_version"] is None else str(r["table_version"]),
+        )
     console.print(table)

@@ -86,9 +86,14 @@ class FileProgress:
 @contextmanager
 def file_progress(files: int, enabled: bool = True) -> Iterator[FileProgress]:
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
-        disable=not enabled, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not enabled,
+        transient=False,
     )
     with progress:
         overall = progress.add_task("files", total=files)
@@ -103,8 +108,12 @@ def file_progress(files: int, enabled: bool = True) -> Iterator[FileProgress]:
 def steps(enabled: bool = True) -> Iterator[Progress]:
     """A progress display for multi-step jobs (the demo): one task per step."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err_console, disable=not enabled,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not enabled,
     )
     with progress:
         yield progress

@@ -12,8 +12,9 @@ from shopfloor.cli.output import JsonOption, LakeOption, console, print_json
 from shopfloor.workflows import open_lake
 from shopfloor.workflows import production as workflow
 
-app = typer.Typer(help="Production analytics: losses, reliability, bottlenecks.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Production analytics: losses, reliability, bottlenecks.", no_args_is_help=True
+)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -59,10 +60,14 @@ def oee_command(
     if json:
         print_json(_records(frame))
         return
-    shown = frame[["group", "period_start", "availability", "performance", "quality", "oee",
-                   "good", "scrap"]]
-    console.print(_table(shown, f"OEE by {by} and {period}",
-                         ("availability", "performance", "quality", "oee")))
+    shown = frame[
+        ["group", "period_start", "availability", "performance", "quality", "oee", "good", "scrap"]
+    ]
+    console.print(
+        _table(
+            shown, f"OEE by {by} and {period}", ("availability", "performance", "quality", "oee")
+        )
+    )
 
 
 @app.command("pareto")

@@ -30,18 +30,19 @@ def summary_table(report: QualityReport) -> Table:
     for check in ALL_CHECKS:
         found = [i for i in report.issues if i.check == check]
         worst = max(found, key=lambda i: i.rows).detail if found else ""
-        table.add_row(check, str(len(found)), f"{sum(i.rows for i in found):,}",
-                      worst[:70])
+        table.add_row(check, str(len(found)), f"{sum(i.rows for i in found):,}", worst[:70])
     return table
 
 
 @app.command("check")
 def check_command(
     table: Annotated[str, typer.Option(help="Readings table to check.")] = "readings",
-    check: Annotated[list[str] | None, typer.Option(
-        "--check", help="Run only these checks (repeatable).")] = None,
-    asset: Annotated[list[str] | None, typer.Option(
-        "--asset", help="Only these assets (repeatable).")] = None,
+    check: Annotated[
+        list[str] | None, typer.Option("--check", help="Run only these checks (repeatable).")
+    ] = None,
+    asset: Annotated[
+        list[str] | None, typer.Option("--asset", help="Only these assets (repeatable).")
+    ] = None,
     html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     lake: LakeOption = None,
     json: JsonOption = False,
@@ -67,16 +68,21 @@ def check_command(
     console.print(summary_table(report))
     if not report.scores.empty:
         worst = report.scores.sort_values("score").head(5)
-        console.print("lowest quality scores: " + ", ".join(
-            f"{r.asset}/{r.signal} {r.score:.0f}" for r in worst.itertuples()))
+        console.print(
+            "lowest quality scores: "
+            + ", ".join(f"{r.asset}/{r.signal} {r.score:.0f}" for r in worst.itertuples())
+        )
     if html is not None:
         console.print(f"HTML report: {html}")
 
 
 @app.command("repair")
 def repair_command(
-    policy: Annotated[list[str] | None, typer.Option(
-        "--policy", help="dedupe, interpolate, clip, unit_shift (repeatable; default all).")
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy", help="dedupe, interpolate, clip, unit_shift (repeatable; default all)."
+        ),
     ] = None,
     lake: LakeOption = None,
     json: JsonOption = False,
@@ -86,13 +92,22 @@ def repair_command(
     policies = tuple(policy) if policy else ("dedupe", "interpolate", "clip", "unit_shift")
     with steps(enabled=not json) as progress:
         task = progress.add_task("repairing assets", total=None)
-        summary = repair_quality(store, policies,
-                                 lambda _, d, t: progress.update(task, completed=d, total=t))
-    totals = (summary.actions.groupby("action")["rows"].sum().to_dict()
-              if not summary.actions.empty else {})
+        summary = repair_quality(
+            store, policies, lambda _, d, t: progress.update(task, completed=d, total=t)
+        )
+    totals = (
+        summary.actions.groupby("action")["rows"].sum().to_dict()
+        if not summary.actions.empty
+        else {}
+    )
     if json:
-        print_json({"table_version": summary.table_version, "rows": summary.rows,
-                    "actions": {str(k): int(v) for k, v in totals.items()}})
+        print_json(
+            {
+                "table_version": summary.table_version,
+                "rows": summary.rows,
+                "actions": {str(k): int(v) for k, v in totals.items()},
+            }
+        )
         return
     console.print(f"readings_clean version {summary.table_version}: {summary.rows:,} rows")
     for action, rows in totals.items():

@@ -53,10 +53,15 @@ def _render(command: Any, path: list[str], out: list[str]) -> None:
 
 
 def render_reference() -> str:
-    out = ["# CLI reference", "",
-           "Generated from the command tree by `make docs`; do not edit by hand.", "",
-           "Every command exits 0 on success and 2 on bad input, with a one-line error naming the "
-           "file, row or field at fault.", ""]
+    out = [
+        "# CLI reference",
+        "",
+        "Generated from the command tree by `make docs`; do not edit by hand.",
+        "",
+        "Every command exits 0 on success and 2 on bad input, with a one-line error naming the "
+        "file, row or field at fault.",
+        "",
+    ]
     _render(_command_tree(), ["shopfloor"], out)
     return "\n".join(out).rstrip() + "\n"
 
@@ -65,27 +70,34 @@ def render_data_model() -> str:
     """docs/data-model.md from the Arrow schemas of shopfloor.schema."""
     from shopfloor.schema import LAKE_COLUMNS, TABLES
 
-    out = ["# Data model", "",
-           "Generated from `shopfloor.schema` by `make docs`; do not edit by hand.", "",
-           "All timestamps are UTC, timezone-aware, microsecond precision. Facts live in Delta "
-           "tables under `<lake>/tables/<name>`; `assets` and `signals` live in the SQLite "
-           "metadata store. Every Delta fact row carries `ingest_id` (the lineage record that "
-           "wrote it) and `seq` (its row number in the source), so any stored value can be "
-           "traced back to the file and line it came from.", ""]
+    out = [
+        "# Data model",
+        "",
+        "Generated from `shopfloor.schema` by `make docs`; do not edit by hand.",
+        "",
+        "All timestamps are UTC, timezone-aware, microsecond precision. Facts live in Delta "
+        "tables under `<lake>/tables/<name>`; `assets` and `signals` live in the SQLite "
+        "metadata store. Every Delta fact row carries `ingest_id` (the lineage record that "
+        "wrote it) and `seq` (its row number in the source), so any stored value can be "
+        "traced back to the file and line it came from.",
+        "",
+    ]
     for spec in TABLES.values():
         out.append(f"## `{spec.name}`\n")
-        out.append(f"{spec.description}. Storage: {spec.storage}"
-                   + (f", partitioned by {', '.join(spec.partition_by)}" if spec.partition_by
-                      else "")
-                   + f". Natural key: {', '.join(spec.key)}.\n")
+        out.append(
+            f"{spec.description}. Storage: {spec.storage}"
+            + (f", partitioned by {', '.join(spec.partition_by)}" if spec.partition_by else "")
+            + f". Natural key: {', '.join(spec.key)}.\n"
+        )
         out.append("| field | type | required | meaning |")
         out.append("|---|---|---|---|")
         for field in spec.schema:
             if field.name in LAKE_COLUMNS:
                 continue
             required = "yes" if field.name in spec.required else ""
-            out.append(f"| `{field.name}` | {field.type} | {required} | "
-                       f"{spec.docs.get(field.name, '')} |")
+            out.append(
+                f"| `{field.name}` | {field.type} | {required} | {spec.docs.get(field.name, '')} |"
+            )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

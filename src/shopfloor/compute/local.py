@@ -19,8 +19,9 @@ GroupFunction = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 class Backend(Protocol):
-    def map_groups(self, table: pa.Table, fn: GroupFunction, by: Sequence[str],
-                   schema: pa.Schema) -> pa.Table: ...
+    def map_groups(
+        self, table: pa.Table, fn: GroupFunction, by: Sequence[str], schema: pa.Schema
+    ) -> pa.Table: ...
 
 
 def _groups(table: pa.Table, by: Sequence[str]) -> list[pa.Table]:
@@ -52,8 +53,9 @@ class LocalBackend:
             raise ValueError("workers must be at least 1")
         self.workers = workers
 
-    def map_groups(self, table: pa.Table, fn: GroupFunction, by: Sequence[str],
-                   schema: pa.Schema) -> pa.Table:
+    def map_groups(
+        self, table: pa.Table, fn: GroupFunction, by: Sequence[str], schema: pa.Schema
+    ) -> pa.Table:
         missing = [c for c in by if c not in table.column_names]
         if missing:
             raise ValueError(f"group columns not in the table: {', '.join(missing)}")
@@ -63,6 +65,5 @@ class LocalBackend:
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-                parts = list(pool.map(_apply, [fn] * len(groups), groups,
-                                      [schema] * len(groups)))
+                parts = list(pool.map(_apply, [fn] * len(groups), groups, [schema] * len(groups)))
         return pa.concat_tables(parts) if parts else schema.empty_table()

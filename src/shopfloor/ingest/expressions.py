@@ -17,8 +17,21 @@ from shopfloor.ingest.sources import Source
 from shopfloor.schema import ASSET_LEVELS, EVENT_KINDS, TS, TableSpec
 from shopfloor.units import affine, compatible
 
-_NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
-            "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+_NUMERIC = (
+    "DOUBLE",
+    "FLOAT",
+    "REAL",
+    "DECIMAL",
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+)
 
 
 def ident(name: str) -> str:
@@ -53,8 +66,11 @@ def timestamp_field(
     if upper.startswith("TIMESTAMP WITH TIME ZONE"):
         value = col
     elif upper.startswith(("TIMESTAMP", "DATE")):
-        value = f"timezone({lit(tz)}, CAST({col} AS TIMESTAMP))" if tz else \
-            f"CAST(CAST({col} AS TIMESTAMP) AS TIMESTAMPTZ)"
+        value = (
+            f"timezone({lit(tz)}, CAST({col} AS TIMESTAMP))"
+            if tz
+            else f"CAST(CAST({col} AS TIMESTAMP) AS TIMESTAMPTZ)"
+        )
     elif tsmap.format in ("epoch_s", "epoch_ms", "epoch_us"):
         number = f"TRY_CAST({col} AS DOUBLE)"
         scale = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}[tsmap.format]
@@ -65,17 +81,23 @@ def timestamp_field(
             field=name,
         )
     elif tsmap.format == "iso":
-        aware = (f"(right({col}, 1) IN ('Z', 'z') OR substr({col}, -6, 1) IN ('+', '-') "
-                 f"OR (length({col}) > 16 AND substr({col}, -5, 1) IN ('+', '-')) "
-                 f"OR (length({col}) > 16 AND substr({col}, -3, 1) IN ('+', '-')))")
+        aware = (
+            f"(right({col}, 1) IN ('Z', 'z') OR substr({col}, -6, 1) IN ('+', '-') "
+            f"OR (length({col}) > 16 AND substr({col}, -5, 1) IN ('+', '-')) "
+            f"OR (length({col}) > 16 AND substr({col}, -3, 1) IN ('+', '-')))"
+        )
         if tz:
-            value = (f"CASE WHEN {aware} THEN TRY_CAST({col} AS TIMESTAMPTZ) "
-                     f"ELSE timezone({lit(tz)}, TRY_CAST({col} AS TIMESTAMP)) END")
+            value = (
+                f"CASE WHEN {aware} THEN TRY_CAST({col} AS TIMESTAMPTZ) "
+                f"ELSE timezone({lit(tz)}, TRY_CAST({col} AS TIMESTAMP)) END"
+            )
         else:
             value = f"TRY_CAST({col} AS TIMESTAMPTZ)"
         if aware_file and not tz:
-            naive_failure = (f"CASE WHEN NOT {aware} THEN 'field ''{name}'': ''' || {col} || "
-                             "''' has no time zone while the file''s other timestamps do' END")
+            naive_failure = (
+                f"CASE WHEN NOT {aware} THEN 'field ''{name}'': ''' || {col} || "
+                "''' has no time zone while the file''s other timestamps do' END"
+            )
     else:
         parsed = f"try_strptime({col}, {lit(tsmap.format)})"
         if "%z" in tsmap.format or "%Z" in tsmap.format:
@@ -84,9 +106,11 @@ def timestamp_field(
             value = f"timezone({lit(tz)}, CAST({parsed} AS TIMESTAMP))"
         else:
             value = f"CAST(CAST({parsed} AS TIMESTAMP) AS TIMESTAMPTZ)"
-    failure = (f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
-               f"'field ''{name}'': cannot parse ''' || {raw} || ''' as a timestamp' "
-               f"ELSE {naive_failure} END")
+    failure = (
+        f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
+        f"'field ''{name}'': cannot parse ''' || {raw} || ''' as a timestamp' "
+        f"ELSE {naive_failure} END"
+    )
     return Parsed(value=value, raw=raw, failure=failure)
 
 
@@ -95,18 +119,23 @@ def number_field(name: str, col: str, duck_type: str, integer: bool = False) -> 
     target = "BIGINT" if integer else "DOUBLE"
     value = f"CAST({col} AS {target})" if _is_numeric(duck_type) else f"TRY_CAST({col} AS {target})"
     if integer:
-        failure = (f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
-                   f"'field ''{name}'': ''' || {raw} || ''' is not an integer' END")
+        failure = (
+            f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
+            f"'field ''{name}'': ''' || {raw} || ''' is not an integer' END"
+        )
     else:
-        failure = (f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
-                   f"'field ''{name}'': ''' || {raw} || ''' is not a number' "
-                   f"WHEN isnan({value}) THEN 'field ''{name}'' is NaN' "
-                   f"WHEN isinf({value}) THEN 'field ''{name}'' is infinite' END")
+        failure = (
+            f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
+            f"'field ''{name}'': ''' || {raw} || ''' is not a number' "
+            f"WHEN isnan({value}) THEN 'field ''{name}'' is NaN' "
+            f"WHEN isinf({value}) THEN 'field ''{name}'' is infinite' END"
+        )
     return Parsed(value=value, raw=raw, failure=failure)
 
 
-def _typed_field(name: str, dtype: pa.DataType, col: str, duck_type: str,
-                 tsmap: TimestampMap, aware_file: bool) -> Parsed:
+def _typed_field(
+    name: str, dtype: pa.DataType, col: str, duck_type: str, tsmap: TimestampMap, aware_file: bool
+) -> Parsed:
     if dtype == TS:
         return timestamp_field(name, col, duck_type, tsmap, aware_file)
     if pa.types.is_floating(dtype):
@@ -115,9 +144,12 @@ def _typed_field(name: str, dtype: pa.DataType, col: str, duck_type: str,
         return number_field(name, col, duck_type, integer=True)
     if pa.types.is_date(dtype):
         value = f"TRY_CAST({col} AS DATE)"
-        return Parsed(value, f"CAST({col} AS VARCHAR)",
-                      f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN 'field ''{name}'': ''' "
-                      f"|| CAST({col} AS VARCHAR) || ''' is not a date' END")
+        return Parsed(
+            value,
+            f"CAST({col} AS VARCHAR)",
+            f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN 'field ''{name}'': ''' "
+            f"|| CAST({col} AS VARCHAR) || ''' is not a date' END",
+        )
     value = f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
     return Parsed(value, f"CAST({col} AS VARCHAR)", "NULL")
 
@@ -137,14 +169,20 @@ def _extra_rules(spec: TableSpec, values: dict[str, str]) -> list[str]:
     kinds = ", ".join(lit(k) for k in EVENT_KINDS)
     levels = ", ".join(lit(k) for k in ASSET_LEVELS)
     if spec.name == "events":
-        rules.append(f"CASE WHEN {values['kind']} NOT IN ({kinds}) THEN 'field ''kind'': ''' || "
-                     f"{values['kind']} || ''' is not one of {'/'.join(EVENT_KINDS)}' END")
+        rules.append(
+            f"CASE WHEN {values['kind']} NOT IN ({kinds}) THEN 'field ''kind'': ''' || "
+            f"{values['kind']} || ''' is not one of {'/'.join(EVENT_KINDS)}' END"
+        )
     if spec.name == "assets":
-        rules.append(f"CASE WHEN {values['level']} NOT IN ({levels}) THEN 'field ''level'': ''' "
-                     f"|| {values['level']} || ''' is not one of {'/'.join(ASSET_LEVELS)}' END")
+        rules.append(
+            f"CASE WHEN {values['level']} NOT IN ({levels}) THEN 'field ''level'': ''' "
+            f"|| {values['level']} || ''' is not one of {'/'.join(ASSET_LEVELS)}' END"
+        )
     if "start" in values and "end" in values:
-        rules.append(f"CASE WHEN {values['end']} < {values['start']} THEN "
-                     "'field ''end'' is before ''start''' END")
+        rules.append(
+            f"CASE WHEN {values['end']} < {values['start']} THEN "
+            "'field ''end'' is before ''start''' END"
+        )
     for count in ("good", "scrap", "quantity", "quantity_ordered"):
         if count in values:
             rules.append(f"CASE WHEN {values[count]} < 0 THEN 'field ''{count}'' is negative' END")
@@ -154,8 +192,10 @@ def _extra_rules(spec: TableSpec, values: dict[str, str]) -> list[str]:
 def _asset_rule(asset_value: str, check_assets: bool) -> list[str]:
     if not check_assets:
         return []
-    return [f"CASE WHEN {asset_value} NOT IN (SELECT asset FROM __known_assets) "
-            f"THEN 'unknown asset ''' || {asset_value} || '''' END"]
+    return [
+        f"CASE WHEN {asset_value} NOT IN (SELECT asset FROM __known_assets) "
+        f"THEN 'unknown asset ''' || {asset_value} || '''' END"
+    ]
 
 
 def _raw_json(raws: dict[str, str]) -> str:
@@ -163,20 +203,37 @@ def _raw_json(raws: dict[str, str]) -> str:
     return f"json_object({pairs})"
 
 
-def _select(outputs: dict[str, str], reason: str, raw: str, row: str, source_sql: str,
-            spec: TableSpec, ingest_id: int) -> str:
+def _select(
+    outputs: dict[str, str],
+    reason: str,
+    raw: str,
+    row: str,
+    source_sql: str,
+    spec: TableSpec,
+    ingest_id: int,
+) -> str:
     cols = [f"{v} AS {ident(k)}" for k, v in outputs.items()]
     if spec.storage == "delta":
         cols += [f"CAST({ingest_id} AS BIGINT) AS ingest_id", f"CAST({row} AS BIGINT) AS seq"]
         if "day" in spec.partition_by:
             cols.append(f"CAST({outputs['ts']} AS DATE) AS day")
-    cols += [f"{reason} AS __reason", f"CAST({row} AS BIGINT) AS __row",
-             f"CASE WHEN {reason} IS NOT NULL THEN CAST({raw} AS VARCHAR) END AS __raw"]
+    cols += [
+        f"{reason} AS __reason",
+        f"CAST({row} AS BIGINT) AS __row",
+        f"CASE WHEN {reason} IS NOT NULL THEN CAST({raw} AS VARCHAR) END AS __raw",
+    ]
     return f"SELECT {', '.join(cols)} FROM {source_sql}"
 
 
-def table_query(source: Source, spec: TableSpec, mapping: Mapping, ingest_id: int,
-                aware_file: bool, check_assets: bool, registered: dict[str, str]) -> str:
+def table_query(
+    source: Source,
+    spec: TableSpec,
+    mapping: Mapping,
+    ingest_id: int,
+    aware_file: bool,
+    check_assets: bool,
+    registered: dict[str, str],
+) -> str:
     """Query for any table other than wide readings; the mapping's [columns] renames fields."""
     renames = dict(mapping.columns)
     if spec.name == "readings" and mapping.long is not None:
@@ -201,12 +258,19 @@ def table_query(source: Source, spec: TableSpec, mapping: Mapping, ingest_id: in
             column = mapping.asset.column
         if column not in source.columns:
             if field.name in spec.required:
-                raise InputError(f"missing required column '{column}'", source=str(source.path),
-                                 field=field.name)
+                raise InputError(
+                    f"missing required column '{column}'", source=str(source.path), field=field.name
+                )
             values[field.name] = f"CAST(NULL AS {_duck_type(field.type)})"
             continue
-        parsed = _typed_field(field.name, field.type, ident(column), source.columns[column],
-                              mapping.timestamp, aware_file)
+        parsed = _typed_field(
+            field.name,
+            field.type,
+            ident(column),
+            source.columns[column],
+            mapping.timestamp,
+            aware_file,
+        )
         values[field.name] = parsed.value
         raws[column] = parsed.raw
         presence[field.name] = f"NULLIF(trim({parsed.raw}), '')"
@@ -235,8 +299,9 @@ def _duck_type(dtype: pa.DataType) -> str:
     return "VARCHAR"
 
 
-def unit_affine(signal: str, unit: str | None, registered: dict[str, str], where: str
-                ) -> tuple[float, float]:
+def unit_affine(
+    signal: str, unit: str | None, registered: dict[str, str], where: str
+) -> tuple[float, float]:
     """Conversion of a mapped unit into the signal's registered unit."""
     target = registered.get(signal)
     if unit is None or target is None:
@@ -244,7 +309,8 @@ def unit_affine(signal: str, unit: str | None, registered: dict[str, str], where
     if not compatible(unit, target):
         raise MappingError(
             f"unit '{unit}' cannot be converted to '{target}', the registered unit of signal "
-            f"'{signal}'", field=where,
+            f"'{signal}'",
+            field=where,
         )
     return affine(unit, target)
 
@@ -261,38 +327,62 @@ def long_units_sql(value: str, signal: str, mapping: Mapping, registered: dict[s
     return f"CASE {signal} {' '.join(cases)} ELSE {value} END"
 
 
-def wide_query(source: Source, spec: TableSpec, mapping: Mapping, signal_columns: dict[str, str],
-               registered: dict[str, str], ingest_id: int, aware_file: bool,
-               check_assets: bool) -> str:
+def wide_query(
+    source: Source,
+    spec: TableSpec,
+    mapping: Mapping,
+    signal_columns: dict[str, str],
+    registered: dict[str, str],
+    ingest_id: int,
+    aware_file: bool,
+    check_assets: bool,
+) -> str:
     """Readings from one column per signal, unpivoted inside DuckDB (nulls kept)."""
     ts_col = mapping.timestamp.column
     if ts_col not in source.columns:
-        raise InputError(f"missing timestamp column '{ts_col}'", source=str(source.path),
-                         field="timestamp.column")
+        raise InputError(
+            f"missing timestamp column '{ts_col}'",
+            source=str(source.path),
+            field="timestamp.column",
+        )
     for column in signal_columns:
         if column not in source.columns:
-            raise MappingError(f"column '{column}' is not in the file", source=str(source.path),
-                               field=f"signals.{column}")
-    ts = timestamp_field("ts", ident(ts_col), source.columns[ts_col], mapping.timestamp,
-                         aware_file)
+            raise MappingError(
+                f"column '{column}' is not in the file",
+                source=str(source.path),
+                field=f"signals.{column}",
+            )
+    ts = timestamp_field("ts", ident(ts_col), source.columns[ts_col], mapping.timestamp, aware_file)
     if mapping.asset.constant:
         asset = lit(mapping.asset.constant)
         asset_raw = asset
     else:
         asset_col = mapping.asset.column or "asset"
         if asset_col not in source.columns:
-            raise InputError(f"missing asset column '{asset_col}' (or set [asset] constant)",
-                             source=str(source.path), field="asset")
+            raise InputError(
+                f"missing asset column '{asset_col}' (or set [asset] constant)",
+                source=str(source.path),
+                field="asset",
+            )
         asset = f"NULLIF(trim(CAST({ident(asset_col)} AS VARCHAR)), '')"
         asset_raw = f"CAST({ident(asset_col)} AS VARCHAR)"
     # Unpivot text so columns of different source types line up; numbers re-parse below.
     casts = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in signal_columns)
-    keep = ", ".join(f"{e} AS {n}" for n, e in
-                     [("__asset", asset), ("__asset_raw", asset_raw), ("__ts", ts.value),
-                      ("__ts_raw", ts.raw), ("__ts_fail", ts.failure)])
+    keep = ", ".join(
+        f"{e} AS {n}"
+        for n, e in [
+            ("__asset", asset),
+            ("__asset_raw", asset_raw),
+            ("__ts", ts.value),
+            ("__ts_raw", ts.raw),
+            ("__ts_fail", ts.failure),
+        ]
+    )
     on = ", ".join(ident(c) for c in signal_columns)
-    unpivoted = (f"(SELECT {keep}, {casts}, row_number() OVER () AS __rownum "
-                 f"FROM {source.relation}) __wide UNPIVOT INCLUDE NULLS (__cell FOR __col IN ({on}))")
+    unpivoted = (
+        f"(SELECT {keep}, {casts}, row_number() OVER () AS __rownum "
+        f"FROM {source.relation}) __wide UNPIVOT INCLUDE NULLS (__cell FOR __col IN ({on}))"
+    )
     signal_case = " ".join(f"WHEN {lit(c)} THEN {lit(m)}" for c, m in signal_columns.items())
     signal = f"CASE __col {signal_case} END"
     number = number_field("value", "__cell", "VARCHAR")
@@ -301,18 +391,30 @@ def wide_query(source: Source, spec: TableSpec, mapping: Mapping, signal_columns
     for column, target in signal_columns.items():
         spec_map = mapping.signals.get(column)
         scale, offset = (spec_map.scale, spec_map.offset) if spec_map else (1.0, 0.0)
-        a, b = unit_affine(target, spec_map.unit if spec_map else None, registered,
-                           f"signals.{column}.unit")
+        a, b = unit_affine(
+            target, spec_map.unit if spec_map else None, registered, f"signals.{column}.unit"
+        )
         # value' = a * (scale * v + offset) + b
         fa, fb = a * scale, a * offset + b
         if (fa, fb) != (1.0, 0.0):
             scale_cases.append(f"WHEN {lit(column)} THEN {value} * {fa!r} + {fb!r}")
     if scale_cases:
         value = f"CASE __col {' '.join(scale_cases)} ELSE {value} END"
-    outputs = {"asset": "__asset", "signal": signal, "ts": "__ts", "value": value,
-               "quality": "CAST(NULL AS TINYINT)"}
-    failures = [_required("asset", "__asset"), _required("ts", "__ts_raw"), "__ts_fail",
-                number.failure, *_asset_rule("__asset", check_assets)]
-    raw = _raw_json({"asset": "__asset_raw", "ts": "__ts_raw", "column": "__col",
-                     "value": "__cell"})
+    outputs = {
+        "asset": "__asset",
+        "signal": signal,
+        "ts": "__ts",
+        "value": value,
+        "quality": "CAST(NULL AS TINYINT)",
+    }
+    failures = [
+        _required("asset", "__asset"),
+        _required("ts", "__ts_raw"),
+        "__ts_fail",
+        number.failure,
+        *_asset_rule("__asset", check_assets),
+    ]
+    raw = _raw_json(
+        {"asset": "__asset_raw", "ts": "__ts_raw", "column": "__col", "value": "__cell"}
+    )
     return _select(outputs, _reason(failures), raw, "__rownum", unpivoted, spec, ingest_id)

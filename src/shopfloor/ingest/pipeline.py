@@ -84,11 +84,15 @@ class IngestSummary:
         return max(versions) if versions else None
 
     def to_dict(self) -> dict[str, object]:
-        return {"accepted": self.accepted, "rejected": self.rejected,
-                "quarantined": self.quarantined, "table_version": self.table_version,
-                "files": len(self.results),
-                "skipped_files": sum(r.status == "skipped" for r in self.results),
-                "errors": self.errors}
+        return {
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "quarantined": self.quarantined,
+            "table_version": self.table_version,
+            "files": len(self.results),
+            "skipped_files": sum(r.status == "skipped" for r in self.results),
+            "errors": self.errors,
+        }
 
 
 def estimate_rows(source: Source, layout_width: int = 1) -> int:
@@ -126,7 +130,8 @@ def _wide_columns(source: Source, mapping: Mapping) -> dict[str, str] | None:
     if mapping.timestamp.column not in source.columns or not wide:
         raise InputError(
             "readings need columns asset, signal, ts, value (long layout), or ts plus one "
-            "column per signal (wide layout), or a mapping file", source=str(source.path),
+            "column per signal (wide layout), or a mapping file",
+            source=str(source.path),
         )
     return wide
 
@@ -154,7 +159,8 @@ class _Run:
         self.keys: set[tuple[str, str]] = set()
         self._writer: pq.ParquetWriter | None = None
         self._now = pa.scalar(int(time.time() * 1_000_000), pa.int64()).cast(
-            pa.timestamp("us", tz="UTC"))
+            pa.timestamp("us", tz="UTC")
+        )
 
     def quarantine(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -166,8 +172,7 @@ class _Run:
 
     def split(self, batches: pa.RecordBatchReader, ingest_id: int) -> Iterator[pa.RecordBatch]:
         columns = _data_columns(self.spec)
-        schema = (delta_schema(self.spec) if self.spec.storage == "delta"
-                  else self.spec.schema)
+        schema = delta_schema(self.spec) if self.spec.storage == "delta" else self.spec.schema
         for batch in batches:
             self.read += batch.num_rows
             reason = batch.column("__reason")
@@ -176,23 +181,30 @@ class _Run:
             if good.num_rows < batch.num_rows:
                 bad = batch.filter(pc.invert(ok))
                 n = bad.num_rows
-                self.quarantine(pa.table({
-                    "table": pa.array([self.spec.name] * n, pa.string()),
-                    "source": pa.array([self.source] * n, pa.string()),
-                    "row": bad.column("__row"),
-                    "reason": bad.column("__reason"),
-                    "raw": bad.column("__raw"),
-                    "ingested_at": pa.array([self._now] * n),
-                    "ingest_id": pa.array([ingest_id] * n, pa.int64()),
-                    "seq": bad.column("__row"),
-                }))
+                self.quarantine(
+                    pa.table(
+                        {
+                            "table": pa.array([self.spec.name] * n, pa.string()),
+                            "source": pa.array([self.source] * n, pa.string()),
+                            "row": bad.column("__row"),
+                            "reason": bad.column("__reason"),
+                            "raw": bad.column("__raw"),
+                            "ingested_at": pa.array([self._now] * n),
+                            "ingest_id": pa.array([ingest_id] * n, pa.int64()),
+                            "seq": bad.column("__row"),
+                        }
+                    )
+                )
             if good.num_rows:
                 out = pa.RecordBatch.from_arrays(
-                    [good.column(c) for c in columns], names=columns).cast(
-                    schema.with_metadata(None))  # type: ignore[arg-type]
+                    [good.column(c) for c in columns], names=columns
+                ).cast(schema.with_metadata(None))  # type: ignore[arg-type]
                 if self.spec.name == "readings":
-                    pairs = pc.unique(pc.binary_join_element_wise(
-                        out.column("asset"), out.column("signal"), "\x1f"))
+                    pairs = pc.unique(
+                        pc.binary_join_element_wise(
+                            out.column("asset"), out.column("signal"), "\x1f"
+                        )
+                    )
                     self.keys.update(tuple(p.split("\x1f", 1)) for p in pairs.to_pylist())
                 self.accepted += out.num_rows
                 yield out
@@ -205,29 +217,35 @@ class _Run:
             self._writer = None
 
 
-def _structural_rejects(con: duckdb.DuckDBPyConnection, run: _Run, source: Source,
-                        ingest_id: int) -> None:
+def _structural_rejects(
+    con: duckdb.DuckDBPyConnection, run: _Run, source: Source, ingest_id: int
+) -> None:
     """CSV lines DuckDB could not split into the header's columns go to quarantine."""
     if source.format != "csv":
         return
     try:
         rows = con.execute(
-            "SELECT line, error_message, csv_line FROM reject_errors ORDER BY line").fetchall()
+            "SELECT line, error_message, csv_line FROM reject_errors ORDER BY line"
+        ).fetchall()
     except duckdb.Error:
         return
     if not rows:
         return
     n = len(rows)
-    run.quarantine(pa.table({
-        "table": [run.spec.name] * n,
-        "source": [run.source] * n,
-        "row": pa.array([int(r[0]) - 1 for r in rows], pa.int64()),
-        "reason": [f"line {r[0]}: {r[1]}" for r in rows],
-        "raw": [r[2] for r in rows],
-        "ingested_at": pa.array([run._now] * n),
-        "ingest_id": pa.array([ingest_id] * n, pa.int64()),
-        "seq": pa.array([int(r[0]) - 1 for r in rows], pa.int64()),
-    }))
+    run.quarantine(
+        pa.table(
+            {
+                "table": [run.spec.name] * n,
+                "source": [run.source] * n,
+                "row": pa.array([int(r[0]) - 1 for r in rows], pa.int64()),
+                "reason": [f"line {r[0]}: {r[1]}" for r in rows],
+                "raw": [r[2] for r in rows],
+                "ingested_at": pa.array([run._now] * n),
+                "ingest_id": pa.array([ingest_id] * n, pa.int64()),
+                "seq": pa.array([int(r[0]) - 1 for r in rows], pa.int64()),
+            }
+        )
+    )
 
 
 def ingest_file(
@@ -250,14 +268,31 @@ def ingest_file(
         fingerprint = mapping.fingerprint()
         prior = lake.meta.find_ingest(digest, spec.name, fingerprint)
         if prior is not None and prior.status == "committed":
-            return IngestResult(str(path), spec.name, "skipped", prior.id,
-                                table_version=lake.version(spec.name),
-                                warnings=("already ingested; nothing written",))
-        ingest_id = prior.id if prior is not None else lake.meta.begin_ingest(
-            str(path), digest, spec.name, fingerprint)
+            return IngestResult(
+                str(path),
+                spec.name,
+                "skipped",
+                prior.id,
+                table_version=lake.version(spec.name),
+                warnings=("already ingested; nothing written",),
+            )
+        ingest_id = (
+            prior.id
+            if prior is not None
+            else lake.meta.begin_ingest(str(path), digest, spec.name, fingerprint)
+        )
         try:
-            return _ingest(lake, con, source, spec, mapping, ingest_id, progress, on_total,
-                           recovering=prior is not None)
+            return _ingest(
+                lake,
+                con,
+                source,
+                spec,
+                mapping,
+                ingest_id,
+                progress,
+                on_total,
+                recovering=prior is not None,
+            )
         except InputError as exc:
             lake.meta.finish_ingest(ingest_id, "rejected", error=str(exc))
             raise
@@ -270,9 +305,17 @@ def ingest_file(
         con.close()
 
 
-def _ingest(lake: Lake, con: duckdb.DuckDBPyConnection, source: Source, spec: TableSpec,
-            mapping: Mapping, ingest_id: int, progress: Progress | None,
-            on_total: Callable[[int], None] | None, recovering: bool) -> IngestResult:
+def _ingest(
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    spec: TableSpec,
+    mapping: Mapping,
+    ingest_id: int,
+    progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+    recovering: bool,
+) -> IngestResult:
     registry = lake.meta.read("assets").select(["asset"])
     con.register("__known_assets", registry)
     policy = lake.settings.ingest.unknown_assets
@@ -288,15 +331,20 @@ def _ingest(lake: Lake, con: duckdb.DuckDBPyConnection, source: Source, spec: Ta
     if on_total:
         on_total(estimate_rows(source, len(wide) if wide else 1))
 
-    data_version = version_committed_by(lake.table_path(spec.name), ingest_id) \
-        if recovering and spec.storage == "delta" else None
-    q_version = version_committed_by(lake.table_path("quarantine"), ingest_id) \
-        if recovering else None
+    data_version = (
+        version_committed_by(lake.table_path(spec.name), ingest_id)
+        if recovering and spec.storage == "delta"
+        else None
+    )
+    q_version = (
+        version_committed_by(lake.table_path("quarantine"), ingest_id) if recovering else None
+    )
 
     spool_dir = lake.path / "tmp"
     spool_dir.mkdir(exist_ok=True)
-    fd, spool_name = tempfile.mkstemp(prefix=f"quarantine-{ingest_id}-", suffix=".parquet",
-                                      dir=spool_dir)
+    fd, spool_name = tempfile.mkstemp(
+        prefix=f"quarantine-{ingest_id}-", suffix=".parquet", dir=spool_dir
+    )
     os.close(fd)
     os.unlink(spool_name)
     spool = Path(spool_name)
@@ -315,7 +363,8 @@ def _ingest(lake: Lake, con: duckdb.DuckDBPyConnection, source: Source, spec: Ta
                 lake.meta.upsert(spec.name, pa.Table.from_batches(rows), spec.key)
         elif data_version is None:
             stream = pa.RecordBatchReader.from_batches(
-                delta_schema(spec).with_metadata(None), batches)
+                delta_schema(spec).with_metadata(None), batches
+            )
             table_version = lake.write(spec.name, stream, ingest_id=ingest_id, operation="ingest")
         else:
             for _ in batches:  # already committed before a crash: only recount
@@ -325,35 +374,56 @@ def _ingest(lake: Lake, con: duckdb.DuckDBPyConnection, source: Source, spec: Ta
         if spec.name == "readings" and run.keys:
             _register(lake, run.keys, mapping, registered)
         if run.quarantined and q_version is None:
-            q_version = lake.write("quarantine", pq.read_table(spool).cast(_QUARANTINE),
-                                   ingest_id=ingest_id, operation="quarantine")
+            q_version = lake.write(
+                "quarantine",
+                pq.read_table(spool).cast(_QUARANTINE),
+                ingest_id=ingest_id,
+                operation="quarantine",
+            )
     finally:
         run.close()
         with contextlib.suppress(FileNotFoundError):
             spool.unlink()
     lake.meta.finish_ingest(
-        ingest_id, "committed", rows_read=run.read, accepted=run.accepted, rejected=0,
-        quarantined=run.quarantined, table_version=table_version, quarantine_version=q_version,
+        ingest_id,
+        "committed",
+        rows_read=run.read,
+        accepted=run.accepted,
+        rejected=0,
+        quarantined=run.quarantined,
+        table_version=table_version,
+        quarantine_version=q_version,
     )
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if spec.name != "readings":
         used = set(mapping.columns.values()) | set(spec.schema.names)
         ignored = sorted(set(source.columns) - used)
         if ignored:
             warnings = (f"ignored columns not in table '{spec.name}': {', '.join(ignored)}",)
-    return IngestResult(str(source.path), spec.name, "committed", ingest_id, run.accepted, 0,
-                        run.quarantined, table_version, None, warnings)
+    return IngestResult(
+        str(source.path),
+        spec.name,
+        "committed",
+        ingest_id,
+        run.accepted,
+        0,
+        run.quarantined,
+        table_version,
+        None,
+        warnings,
+    )
 
 
 def _first_ts_column(spec: TableSpec, mapping: Mapping, source: Source) -> str:
     for f in spec.schema:
         if pa.types.is_timestamp(f.type):
-            return mapping.columns.get(f.name, f.name)
+            return str(mapping.columns.get(f.name, f.name))
     return ""
 
 
-def _register(lake: Lake, keys: set[tuple[str, str]], mapping: Mapping,
-              registered: dict[str, str]) -> None:
+def _register(
+    lake: Lake, keys: set[tuple[str, str]], mapping: Mapping, registered: dict[str, str]
+) -> None:
     """Assets and signals seen for the first time join the registry (INSERT OR IGNORE)."""
     units = {m.signal: m.unit for m in mapping.signals.values() if m.unit} | dict(mapping.units)
     lake.meta.insert_missing("assets", {(a, "machine") for a, _ in keys}, ("asset", "level"))
@@ -375,9 +445,11 @@ def ingest_paths(
     """Ingest many files; a refused file is reported and the others still go in."""
     summary = IngestSummary()
     for path in paths:
+
         def total(n: int, path: Path = path) -> None:
             if on_file:
                 on_file(path, n)
+
         try:
             summary.results.append(ingest_file(lake, path, table, mapping, progress, total))
         except InputError as exc:

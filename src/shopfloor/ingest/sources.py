@@ -21,9 +21,14 @@ from shopfloor.ingest.mapping import Mapping
 Format = Literal["csv", "parquet", "jsonl"]
 
 _EXTENSIONS: dict[str, Format] = {
-    ".csv": "csv", ".txt": "csv", ".tsv": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
 }
 
 
@@ -90,8 +95,10 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) ->
         delim = f", delim={_quote(mapping.delimiter)}" if mapping.delimiter else ""
         if path.suffix.lower() == ".tsv" and not mapping.delimiter:
             delim = ", delim='\\t'"
-        relation = (f"read_csv({quoted}, header=true, all_varchar=true{delim}, "
-                    "store_rejects=true, ignore_errors=true)")
+        relation = (
+            f"read_csv({quoted}, header=true, all_varchar=true{delim}, "
+            "store_rejects=true, ignore_errors=true)"
+        )
     elif fmt == "parquet":
         relation = f"read_parquet({quoted})"
     else:
@@ -104,8 +111,9 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) ->
     if fmt == "jsonl":
         # Read JSON values as text too: a number where text belongs must not fail the file.
         spec = ", ".join(f"{_quote(c)}: 'VARCHAR'" for c in columns)
-        relation = (f"read_json({quoted}, format='newline_delimited', records=true, "
-                    f"columns={{{spec}}})")
+        relation = (
+            f"read_json({quoted}, format='newline_delimited', records=true, columns={{{spec}}})"
+        )
         columns = dict.fromkeys(columns, "VARCHAR")
     if not columns or (fmt == "csv" and list(columns) == ["column0"]):
         raise InputError("no header row with column names", source=str(path))

@@ -124,7 +124,9 @@ class MetaStore:
             con.execute("COMMIT")
         return len(data)
 
-    def insert_missing(self, table: str, rows: Iterable[tuple[Any, ...]], names: tuple[str, ...]) -> None:
+    def insert_missing(
+        self, table: str, rows: Iterable[tuple[Any, ...]], names: tuple[str, ...]
+    ) -> None:
         cols = ", ".join(names)
         marks = ", ".join("?" for _ in names)
         with self.connect() as con:
@@ -159,7 +161,8 @@ class MetaStore:
     def begin_ingest(self, source: str, checksum: str, table: str, mapping_hash: str) -> int:
         with self.connect() as con:
             cur = con.execute(
-                "INSERT INTO ingests (source, checksum, table_name, mapping_hash, status, started_at)"
+                "INSERT INTO ingests (source, checksum, table_name, mapping_hash, status, "
+                "started_at)"
                 " VALUES (?, ?, ?, ?, 'pending', ?)",
                 (source, checksum, table, mapping_hash, time.time()),
             )
@@ -167,8 +170,13 @@ class MetaStore:
 
     def finish_ingest(self, ingest_id: int, status: str, **figures: Any) -> None:
         allowed = {
-            "rows_read", "accepted", "rejected", "quarantined",
-            "table_version", "quarantine_version", "error",
+            "rows_read",
+            "accepted",
+            "rejected",
+            "quarantined",
+            "table_version",
+            "quarantine_version",
+            "error",
         }
         unknown = set(figures) - allowed
         if unknown:
@@ -177,7 +185,8 @@ class MetaStore:
         values = [*figures.values(), status, time.time(), ingest_id]
         with self.connect() as con:
             con.execute(
-                f"UPDATE ingests SET {sets}{', ' if sets else ''}status=?, finished_at=? WHERE id=?",
+                f"UPDATE ingests SET {sets}{', ' if sets else ''}status=?, finished_at=? "
+                "WHERE id=?",
                 values,
             )
 
@@ -195,14 +204,19 @@ class MetaStore:
         return pa.table(
             {
                 "ingest_id": pa.array([r[0] for r in rows], pa.int64()),
-                "received_at": pa.array(
-                    [int(r[1] * 1_000_000) for r in rows], pa.int64()
-                ).cast(pa.timestamp("us", tz="UTC")),
+                "received_at": pa.array([int(r[1] * 1_000_000) for r in rows], pa.int64()).cast(
+                    pa.timestamp("us", tz="UTC")
+                ),
             }
         )
 
     def record_version(
-        self, table: str, version: int, operation: str, ingest_id: int | None = None, detail: str = ""
+        self,
+        table: str,
+        version: int,
+        operation: str,
+        ingest_id: int | None = None,
+        detail: str = "",
     ) -> None:
         with self.connect() as con:
             con.execute(

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -30,8 +30,16 @@ from shopfloor.schema import TABLES, TableSpec, table_spec
 if TYPE_CHECKING:
     import pandas as pd
 
-_AGGREGATES = {"mean": "avg", "min": "min", "max": "max", "last": "last", "first": "first",
-               "sum": "sum", "count": "count", "median": "median"}
+_AGGREGATES = {
+    "mean": "avg",
+    "min": "min",
+    "max": "max",
+    "last": "last",
+    "first": "first",
+    "sum": "sum",
+    "count": "count",
+    "median": "median",
+}
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ class Lake:
         name: str,
         data: pa.Table | pa.RecordBatchReader,
         *,
-        mode: str = "append",
+        mode: Literal["append", "overwrite"] = "append",
         ingest_id: int | None = None,
         operation: str = "write",
     ) -> int:
@@ -105,8 +113,12 @@ class Lake:
         if spec.storage != "delta":
             raise LakeError(f"table '{name}' lives in the metadata store, not in Delta")
         version = write_table(
-            self.table_path(name), data, mode=mode, partition_by=spec.partition_by,
-            ingest_id=ingest_id, operation=operation,
+            self.table_path(name),
+            data,
+            mode=mode,
+            partition_by=spec.partition_by,
+            ingest_id=ingest_id,
+            operation=operation,
         )
         self.meta.record_version(name, version, operation, ingest_id)
         return version
@@ -137,7 +149,8 @@ class Lake:
     def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
         con = self.connect()
         try:
-            return con.sql(query, params=params or None).df()
+            frame: pd.DataFrame = con.sql(query, params=params or None).df()
+            return frame
         finally:
             con.close()
 
@@ -158,8 +171,9 @@ class Lake:
         result has one row per (signal, bucket) with columns signal, ts, value.
         """
         if agg not in _AGGREGATES:
-            raise InputError(f"unknown aggregate '{agg}' (known: {', '.join(_AGGREGATES)})",
-                             field="agg")
+            raise InputError(
+                f"unknown aggregate '{agg}' (known: {', '.join(_AGGREGATES)})", field="agg"
+            )
         signals = [signal] if isinstance(signal, str) else signal
         start_utc, end_utc = _utc(start), _utc(end)
         where = ["asset = ?"]
@@ -180,21 +194,30 @@ class Lake:
             try:
                 seconds = pd.Timedelta(resample).total_seconds()
             except ValueError:
-                raise InputError(f"cannot read '{resample}' as a duration", field="resample") \
-                    from None
+                raise InputError(
+                    f"cannot read '{resample}' as a duration", field="resample"
+                ) from None
             bucket = f"time_bucket(INTERVAL '{int(seconds * 1_000_000)} microseconds', ts)"
             func = _AGGREGATES[agg]
             value = f"{func}(value ORDER BY ts)" if func in ("first", "last") else f"{func}(value)"
-            query = (f"SELECT signal, {bucket} AS ts, {value} AS value FROM readings "
-                     f"WHERE {clause} GROUP BY ALL ORDER BY signal, ts")
+            query = (
+                f"SELECT signal, {bucket} AS ts, {value} AS value FROM readings "
+                f"WHERE {clause} GROUP BY ALL ORDER BY signal, ts"
+            )
         else:
-            query = (f"SELECT signal, ts, value, quality FROM readings WHERE {clause} "
-                     "ORDER BY signal, ts")
+            query = (
+                f"SELECT signal, ts, value, quality FROM readings WHERE {clause} "
+                "ORDER BY signal, ts"
+            )
         con = self._readings_connection()
         if con is None:
-            empty = pa.table({"signal": pa.array([], pa.string()),
-                              "ts": pa.array([], pa.timestamp("us", tz="UTC")),
-                              "value": pa.array([], pa.float64())})
+            empty = pa.table(
+                {
+                    "signal": pa.array([], pa.string()),
+                    "ts": pa.array([], pa.timestamp("us", tz="UTC")),
+                    "value": pa.array([], pa.float64()),
+                }
+            )
             return empty if as_arrow else empty.to_pandas()
         try:
             relation = con.sql(query, params=params)
@@ -225,8 +248,9 @@ class Lake:
             add_table = pa.table(adds)
             rows = int(pa.compute.sum(add_table["num_records"]).as_py() or 0)
             size = int(pa.compute.sum(add_table["size_bytes"]).as_py() or 0)
-            infos.append(TableInfo(name, "delta", int(table.version()), rows,
-                                   add_table.num_rows, size))
+            infos.append(
+                TableInfo(name, "delta", int(table.version()), rows, add_table.num_rows, size)
+            )
         return LakeInfo(self.path, tuple(infos), len(self.meta.ingests()))
 
     def compact(self, name: str | None = None) -> dict[str, dict[str, Any]]:
@@ -239,19 +263,28 @@ class Lake:
             metrics = table.optimize.compact()
             version = int(table.version())
             self.meta.record_version(spec.name, version, "compact")
-            results[spec.name] = {"version": version, "files_added": metrics.get("numFilesAdded"),
-                                  "files_removed": metrics.get("numFilesRemoved")}
+            results[spec.name] = {
+                "version": version,
+                "files_added": metrics.get("numFilesAdded"),
+                "files_removed": metrics.get("numFilesRemoved"),
+            }
         return results
 
     def vacuum(self, name: str | None = None, retention_hours: float = 168.0) -> dict[str, int]:
-        """Delete files no version younger than ``retention_hours`` needs (time travel ends there)."""
+        """Delete files no version younger than ``retention_hours`` needs.
+
+        Time travel ends at the retention horizon.
+        """
         removed: dict[str, int] = {}
         for spec in self._delta_specs(name):
             table = open_table(self.table_path(spec.name))
             if table is None:
                 continue
-            files = table.vacuum(retention_hours=int(retention_hours), dry_run=False,
-                                 enforce_retention_duration=False)
+            files = table.vacuum(
+                retention_hours=int(retention_hours),
+                dry_run=False,
+                enforce_retention_duration=False,
+            )
             removed[spec.name] = len(files)
         return removed
 

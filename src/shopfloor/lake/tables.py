@@ -8,7 +8,7 @@ restart whether its commit landed: that is how re-running completes it exactly o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
@@ -28,7 +28,7 @@ def write_table(
     path: Path,
     data: pa.Table | pa.RecordBatchReader,
     *,
-    mode: str = "append",
+    mode: Literal["append", "overwrite"] = "append",
     partition_by: tuple[str, ...] = (),
     ingest_id: int | None = None,
     operation: str | None = None,
@@ -42,7 +42,7 @@ def write_table(
     write_deltalake(
         str(path),
         data,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         partition_by=list(partition_by) or None,
         commit_properties=CommitProperties(custom_metadata=metadata),
         schema_mode="merge" if mode == "append" else "overwrite",

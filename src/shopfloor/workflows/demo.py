@@ -33,8 +33,20 @@ Step = Callable[[str, int, int], None]
 """Progress: (step description, done, total)."""
 
 # Order matters: the registry first, so later tables are checked against it.
-_TABLE_ORDER = ("assets", "signals", "events", "production", "work_orders", "orders",
-                "routings", "inspections", "items", "inventory", "demand", "deliveries")
+_TABLE_ORDER = (
+    "assets",
+    "signals",
+    "events",
+    "production",
+    "work_orders",
+    "orders",
+    "routings",
+    "inspections",
+    "items",
+    "inventory",
+    "demand",
+    "deliveries",
+)
 
 
 @dataclass(frozen=True)
@@ -54,16 +66,23 @@ class DemoSummary:
 
 def _write(frame: pd.DataFrame, table: str, path: Path) -> Path:
     """A canonical frame as Parquet typed by the table's schema (what a user's MES export is)."""
-    schema = pa.schema([f.with_nullable(True) for f in TABLES[table].schema
-                        if f.name in frame.columns])
-    pq.write_table(pa.Table.from_pandas(frame[schema.names], schema=schema,
-                                        preserve_index=False), path)
+    schema = pa.schema(
+        [f.with_nullable(True) for f in TABLES[table].schema if f.name in frame.columns]
+    )
+    pq.write_table(
+        pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False), path
+    )
     return path
 
 
-def generate_demo_files(directory: Path, layout: PlantLayout, start: pd.Timestamp,
-                        end: pd.Timestamp, seed: int, step: Step | None = None
-                        ) -> dict[str, list[Path]]:
+def generate_demo_files(
+    directory: Path,
+    layout: PlantLayout,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    seed: int,
+    step: Step | None = None,
+) -> dict[str, list[Path]]:
     """Write the demo plant's source files and ground truth; returns files per table."""
     truth_dir = directory / "ground_truth"
     readings_dir = directory / "readings"
@@ -73,10 +92,17 @@ def generate_demo_files(directory: Path, layout: PlantLayout, start: pd.Timestam
     ops = simulate_operations(layout, start, end, seed)
     supply = simulate_supply(start, end, seed)
     tables = {
-        "assets": layout.assets_frame(), "signals": layout.signals_frame(),
-        "events": ops.events, "production": ops.production, "work_orders": ops.work_orders,
-        "orders": ops.orders, "routings": ops.routings, "inspections": ops.inspections,
-        "items": supply.items, "inventory": supply.inventory, "demand": supply.demand,
+        "assets": layout.assets_frame(),
+        "signals": layout.signals_frame(),
+        "events": ops.events,
+        "production": ops.production,
+        "work_orders": ops.work_orders,
+        "orders": ops.orders,
+        "routings": ops.routings,
+        "inspections": ops.inspections,
+        "items": supply.items,
+        "inventory": supply.inventory,
+        "demand": supply.demand,
         "deliveries": supply.deliveries,
     }
     for name, frame in tables.items():
@@ -100,13 +126,17 @@ def generate_demo_files(directory: Path, layout: PlantLayout, start: pd.Timestam
     return files
 
 
-def run_demo(lake: Lake, days: int = 30, seed: int = 7, end: pd.Timestamp | None = None,
-             step: Step | None = None) -> DemoSummary:
+def run_demo(
+    lake: Lake,
+    days: int = 30,
+    seed: int = 7,
+    end: pd.Timestamp | None = None,
+    step: Step | None = None,
+) -> DemoSummary:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     layout = default_layout()
-    stop = (pd.Timestamp(end) if end is not None else
-            pd.Timestamp.now(tz="UTC").floor("D"))
+    stop = pd.Timestamp(end) if end is not None else pd.Timestamp.now(tz="UTC").floor("D")
     stop = stop.tz_localize("UTC") if stop.tzinfo is None else stop.tz_convert("UTC")
     start = stop - pd.Timedelta(days=days)
     source = lake.path / "demo-source"
@@ -123,8 +153,9 @@ def run_demo(lake: Lake, days: int = 30, seed: int = 7, end: pd.Timestamp | None
     timings["ingest"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    report = check_quality(lake, progress=(lambda w, d, t: step("data quality", d, t))
-                           if step else None)
+    report = check_quality(
+        lake, progress=(lambda w, d, t: step("data quality", d, t)) if step else None
+    )
     truth = pd.read_parquet(source / "ground_truth" / "dq_faults.parquet")
     scores = score_against_truth(list(report.issues), truth)
     timings["quality"] = time.perf_counter() - clock
@@ -134,5 +165,6 @@ def run_demo(lake: Lake, days: int = 30, seed: int = 7, end: pd.Timestamp | None
     found = bottlenecks(lake)
     rel = reliability(lake)
     timings["production"] = time.perf_counter() - clock
-    return DemoSummary(lake.path, start, stop, seed, ingests, report, scores, by_line, found,
-                       rel, timings)
+    return DemoSummary(
+        lake.path, start, stop, seed, ingests, report, scores, by_line, found, rel, timings
+    )

@@ -37,5 +37,6 @@ def ingest(
     progress: Progress | None = None,
     on_file: Callable[[Path, int], None] | None = None,
 ) -> IngestSummary:
-    return ingest_paths(lake, expand_paths(patterns), table, load_mapping(mapping), progress,
-                        on_file)
+    return ingest_paths(
+        lake, expand_paths(patterns), table, load_mapping(mapping), progress, on_file
+    )

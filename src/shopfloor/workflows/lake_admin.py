@@ -15,8 +15,7 @@ def compact(lake: Lake, table: str | None = None) -> dict[str, dict[str, Any]]:
     return lake.compact(table)
 
 
-def vacuum(lake: Lake, table: str | None = None, retention_hours: float = 168.0
-           ) -> dict[str, int]:
+def vacuum(lake: Lake, table: str | None = None, retention_hours: float = 168.0) -> dict[str, int]:
     return lake.vacuum(table, retention_hours)
 
 

@@ -14,14 +14,16 @@ Grouping = Literal["asset", "line", "site"]
 Period = Literal["shift", "day", "week"]
 
 
-def _frames(lake: Lake, with_production: bool = True) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                pd.DataFrame]:
+def _frames(
+    lake: Lake, with_production: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     events = lake.table("events").to_pandas()
     counts = lake.table("production").to_pandas() if with_production else pd.DataFrame()
     assets = lake.table("assets").to_pandas()
     if events.empty:
-        raise InputError("the lake has no events yet: ingest machine states into 'events'",
-                         field="events")
+        raise InputError(
+            "the lake has no events yet: ingest machine states into 'events'", field="events"
+        )
     return events, counts, assets
 
 
@@ -32,9 +34,15 @@ def oee(lake: Lake, by: Grouping = "asset", period: Period = "day") -> productio
         raise InputError(f"--period must be shift, day or week, not '{period}'", field="period")
     events, counts, assets = _frames(lake)
     settings = lake.settings.production
-    return production.compute_oee(events, counts, assets, by=by, period=period,
-                                  shift_starts=tuple(settings.shift_starts),
-                                  timezone=settings.timezone)
+    return production.compute_oee(
+        events,
+        counts,
+        assets,
+        by=by,
+        period=period,
+        shift_starts=tuple(settings.shift_starts),
+        timezone=settings.timezone,
+    )
 
 
 def downtime_pareto(lake: Lake) -> pd.DataFrame:

@@ -23,8 +23,14 @@ from shopfloor.data_quality import (
 from shopfloor.errors import InputError
 from shopfloor.lake import Lake
 
-__all__ = ["ALL_CHECKS", "QualityReport", "RepairSummary", "check_quality", "render_html",
-           "repair_quality"]
+__all__ = [
+    "ALL_CHECKS",
+    "QualityReport",
+    "RepairSummary",
+    "check_quality",
+    "render_html",
+    "repair_quality",
+]
 
 StepProgress = Callable[[str, int, int], None]
 """Called with (what, done, total) as assets are processed."""
@@ -61,7 +67,8 @@ def _reference_end(con, table: str, tolerance_s: float) -> pd.Timestamp | None: 
         return None
     row = con.sql(
         "SELECT max(ts) FROM readings r LEFT JOIN ingest_times i USING (ingest_id) "
-        f"WHERE i.received_at IS NULL OR r.ts <= i.received_at + INTERVAL {float(tolerance_s)} SECOND"
+        "WHERE i.received_at IS NULL OR r.ts <= i.received_at + "
+        f"INTERVAL {float(tolerance_s)} SECOND"
     ).fetchall()
     value = row[0][0] if row else None
     return None if value is None else pd.Timestamp(value).tz_convert("UTC")
@@ -73,7 +80,8 @@ def iter_asset_readings(con, table: str, assets: Sequence[str]) -> Iterator[pd.D
     for asset in assets:
         yield con.sql(
             f"SELECT r.asset, r.signal, r.ts, r.value{lineage} FROM {table} r{join} "
-            "WHERE r.asset = $asset", params={"asset": asset}
+            "WHERE r.asset = $asset",
+            params={"asset": asset},
         ).df()
 
 
@@ -85,12 +93,14 @@ def check_quality(
     progress: StepProgress | None = None,
 ) -> QualityReport:
     if table not in ("readings", "readings_clean"):
-        raise InputError(f"data-quality checks run on readings tables, not '{table}'",
-                         field="table")
+        raise InputError(
+            f"data-quality checks run on readings tables, not '{table}'", field="table"
+        )
     unknown = [c for c in checks if c not in ALL_CHECKS]
     if unknown:
-        raise InputError(f"unknown check '{unknown[0]}' (known: {', '.join(ALL_CHECKS)})",
-                         field="check")
+        raise InputError(
+            f"unknown check '{unknown[0]}' (known: {', '.join(ALL_CHECKS)})", field="check"
+        )
     settings = lake.settings
     signals = lake.table("signals").to_pandas()
     con = _connection(lake, table)
@@ -101,9 +111,14 @@ def check_quality(
         scores: list[pd.DataFrame] = []
         for done, frame in enumerate(iter_asset_readings(con, table, names), start=1):
             if len(frame):
-                found = run_checks(frame, signals, settings.quality, checks=checks,
-                                   reference_end=reference_end,
-                                   tolerance_s=settings.ingest.future_tolerance_s)
+                found = run_checks(
+                    frame,
+                    signals,
+                    settings.quality,
+                    checks=checks,
+                    reference_end=reference_end,
+                    tolerance_s=settings.ingest.future_tolerance_s,
+                )
                 issues.extend(found)
                 scores.append(quality_scores(frame, found, signals, settings.quality))
             if progress:
@@ -142,10 +157,20 @@ def repair_quality(
         def batches() -> Iterator[pa.RecordBatch]:
             nonlocal rows
             for done, frame in enumerate(iter_asset_readings(con, "readings", names), start=1):
-                issues = run_checks(frame, signals, settings.quality, reference_end=reference_end,
-                                    tolerance_s=settings.ingest.future_tolerance_s)
-                result = repair(frame, issues, signals, policies=policies,
-                                max_gap_s=settings.quality.interpolate_max_gap_s)
+                issues = run_checks(
+                    frame,
+                    signals,
+                    settings.quality,
+                    reference_end=reference_end,
+                    tolerance_s=settings.ingest.future_tolerance_s,
+                )
+                result = repair(
+                    frame,
+                    issues,
+                    signals,
+                    policies=policies,
+                    max_gap_s=settings.quality.interpolate_max_gap_s,
+                )
                 actions.append(result.actions)
                 out = result.frame
                 out = out.assign(day=out["ts"].dt.date)
@@ -155,11 +180,16 @@ def repair_quality(
                 rows += len(out)
                 if progress:
                     progress("assets", done, len(names))
-                yield from pa.Table.from_pandas(out[schema.names], schema=schema,
-                                                preserve_index=False).to_batches()
+                yield from pa.Table.from_pandas(
+                    out[schema.names], schema=schema, preserve_index=False
+                ).to_batches()
 
-        version = lake.write("readings_clean", pa.RecordBatchReader.from_batches(schema, batches()),
-                             mode="overwrite", operation="repair")
+        version = lake.write(
+            "readings_clean",
+            pa.RecordBatchReader.from_batches(schema, batches()),
+            mode="overwrite",
+            operation="repair",
+        )
     finally:
         con.close()
     action_frame = pd.concat(actions, ignore_index=True) if actions else pd.DataFrame()
