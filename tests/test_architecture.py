@@ -25,13 +25,13 @@ ANALYTICS = {
 IO = {"lake", "ingest", "registry"}
 # What each layer may import from shopfloor itself.
 ALLOWED: dict[str, set[str]] = {
-    **{m: set() for m in BASE},
+    **{m: BASE for m in BASE},
     **{m: BASE for m in ANALYTICS},
     **{m: BASE | IO for m in IO},
     "compute": set(),
     "workflows": BASE | ANALYTICS | IO | {"compute", "workflows"},
     "server": {"workflows", "config", "errors", "server"},
-    "cli": {"workflows", "config", "errors", "cli"},
+    "cli": BASE | {"workflows", "cli"},
 }
 
 

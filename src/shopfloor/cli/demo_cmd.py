@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,15 +14,13 @@ from rich.table import Table
 from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, steps
 from shopfloor.cli.quality_cmd import summary_table
 from shopfloor.errors import InputError
-from shopfloor.workflows import open_lake
-from shopfloor.workflows.demo import DemoSummary, run_demo
+
+if TYPE_CHECKING:
+    from shopfloor.workflows.demo import DemoSummary
 
 
-def _prepare(path: typer.models.OptionInfo | object) -> None:
+def _prepare(lake: Path) -> None:
     """A previous demo lake is replaced; a lake holding other data is never touched."""
-    from pathlib import Path
-
-    lake = Path(str(path))
     if not lake.exists() or not any(lake.iterdir()):
         return
     if (lake / "demo-source").is_dir():
@@ -115,6 +114,9 @@ def demo_command(
     failures, shifts, changeovers, orders, demand, inventory and deliveries, and planted
     data-quality faults whose ground truth is written beside the data.
     """
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows.demo import run_demo
+
     store_path = lake if lake is not None else open_lake().path
     _prepare(store_path)
     store = open_lake(store_path)

@@ -16,8 +16,6 @@ from shopfloor.cli.output import (
     print_json,
 )
 from shopfloor.errors import InputError
-from shopfloor.workflows import open_lake
-from shopfloor.workflows.ingest import expand_paths, ingest
 
 
 def ingest_command(
@@ -35,6 +33,9 @@ def ingest_command(
     at all is refused with exit code 2 and nothing of it is stored.  Ingesting the same
     file again adds nothing.
     """
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows.ingest import expand_paths, ingest
+
     store = open_lake(lake)
     files = expand_paths(paths)
     with file_progress(len(files), enabled=not json) as tracker:

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from shopfloor.cli.output import JsonOption, LakeOption, console, print_json
-from shopfloor.workflows import lake_admin, open_lake
 
 app = typer.Typer(help="Inspect and maintain the lake.", no_args_is_help=True)
 
@@ -16,6 +15,8 @@ app = typer.Typer(help="Inspect and maintain the lake.", no_args_is_help=True)
 @app.command("info")
 def info_command(lake: LakeOption = None, json: JsonOption = False) -> None:
     """Tables, versions, rows, files and size on disk."""
+    from shopfloor.workflows import lake_admin, open_lake
+
     result = lake_admin.info(open_lake(lake))
     if json:
         print_json(
@@ -48,6 +49,8 @@ def compact_command(
     json: JsonOption = False,
 ) -> None:
     """Merge small files into larger ones (a new table version; readers keep working)."""
+    from shopfloor.workflows import lake_admin, open_lake
+
     result = lake_admin.compact(open_lake(lake), table)
     if json:
         print_json(result)
@@ -72,6 +75,8 @@ def vacuum_command(
     json: JsonOption = False,
 ) -> None:
     """Delete data files that no retained table version needs."""
+    from shopfloor.workflows import lake_admin, open_lake
+
     result = lake_admin.vacuum(open_lake(lake), table, retention_hours)
     if json:
         print_json(result)
@@ -87,6 +92,8 @@ def lineage_command(
     json: JsonOption = False,
 ) -> None:
     """Recent ingests: source, checksum, rows accepted / quarantined, resulting versions."""
+    from shopfloor.workflows import lake_admin, open_lake
+
     rows = lake_admin.lineage(open_lake(lake), limit)
     if json:
         print_json(rows)

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from shopfloor import __version__
-from shopfloor.cli import lake_cmd
+from shopfloor.cli import demo_cmd, lake_cmd, production_cmd, quality_cmd
 from shopfloor.cli.ingest_cmd import ingest_command
 from shopfloor.cli.output import err_console
 from shopfloor.errors import ShopfloorError
@@ -19,21 +19,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("demo")(demo_cmd.demo_command)
 app.command("ingest")(ingest_command)
+app.add_typer(quality_cmd.app, name="dq")
+app.command("oee")(production_cmd.oee_command)
+app.add_typer(production_cmd.app, name="production")
 app.add_typer(lake_cmd.app, name="lake")
-
-
-def _register_optional() -> None:
-    """Commands of capabilities whose modules exist (each lands with its issue)."""
-    from shopfloor.cli import demo_cmd, production_cmd, quality_cmd
-
-    app.command("demo")(demo_cmd.demo_command)
-    app.add_typer(quality_cmd.app, name="dq")
-    app.command("oee")(production_cmd.oee_command)
-    app.add_typer(production_cmd.app, name="production")
-
-
-_register_optional()
 
 
 def version_callback(value: bool) -> None:

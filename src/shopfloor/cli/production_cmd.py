@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from shopfloor.cli.output import JsonOption, LakeOption, console, print_json
-from shopfloor.workflows import open_lake
-from shopfloor.workflows import production as workflow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     help="Production analytics: losses, reliability, bottlenecks.", no_args_is_help=True
@@ -18,6 +18,8 @@ app = typer.Typer(
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
@@ -26,6 +28,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def _table(frame: pd.DataFrame, title: str, percent: tuple[str, ...] = ()) -> Table:
+    import pandas as pd
+
     table = Table(title=title)
     for column in frame.columns:
         table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
@@ -55,6 +59,9 @@ def oee_command(
     Planned downtime (planned stops, planned maintenance) is excluded from the planned
     production time; see docs/production.md for the exact definitions.
     """
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows import production as workflow
+
     result = workflow.oee(open_lake(lake), by=by, period=period)  # type: ignore[arg-type]
     frame = result.frame
     if json:
@@ -73,6 +80,9 @@ def oee_command(
 @app.command("pareto")
 def pareto_command(lake: LakeOption = None, json: JsonOption = False) -> None:
     """Downtime Pareto: unplanned stop time by reason, largest first."""
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows import production as workflow
+
     frame = workflow.downtime_pareto(open_lake(lake))
     if json:
         print_json(_records(frame))
@@ -83,6 +93,9 @@ def pareto_command(lake: LakeOption = None, json: JsonOption = False) -> None:
 @app.command("reliability")
 def reliability_command(lake: LakeOption = None, json: JsonOption = False) -> None:
     """Failures, MTBF and MTTR per asset."""
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows import production as workflow
+
     frame = workflow.reliability(open_lake(lake))
     if json:
         print_json(_records(frame))
@@ -93,6 +106,9 @@ def reliability_command(lake: LakeOption = None, json: JsonOption = False) -> No
 @app.command("bottleneck")
 def bottleneck_command(lake: LakeOption = None, json: JsonOption = False) -> None:
     """Bottleneck of each line by the active-period method."""
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows import production as workflow
+
     result = workflow.bottlenecks(open_lake(lake))
     frame = result.frame
     if json:

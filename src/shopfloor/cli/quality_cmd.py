@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, steps
-from shopfloor.workflows import open_lake
-from shopfloor.workflows.quality import (
-    ALL_CHECKS,
-    QualityReport,
-    check_quality,
-    render_html,
-    repair_quality,
-)
+
+if TYPE_CHECKING:
+    from shopfloor.workflows.quality import QualityReport
+
+# Workflows import the analytics stack (pandas, scipy, duckdb): load them only when a
+# command runs, so `shopfloor --help` stays instant.
 
 app = typer.Typer(help="Data quality: check readings, report, repair.", no_args_is_help=True)
 
 
 def summary_table(report: QualityReport) -> Table:
+    from shopfloor.workflows.quality import ALL_CHECKS
+
     table = Table(title=f"data quality of '{report.table}' ({report.assets} assets)")
     table.add_column("check")
     table.add_column("issues", justify="right")
@@ -52,6 +52,9 @@ def check_command(
     Checks: missing, gap, out_of_range, stuck, spike, duplicate, out_of_order,
     future_timestamp, unit_shift, stale.
     """
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows.quality import ALL_CHECKS, check_quality, render_html
+
     store = open_lake(lake)
     with steps(enabled=not json) as progress:
         task = progress.add_task("checking assets", total=None)
@@ -88,6 +91,9 @@ def repair_command(
     json: JsonOption = False,
 ) -> None:
     """Write repaired readings as a new version of 'readings_clean'; raw readings stay."""
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows.quality import repair_quality
+
     store = open_lake(lake)
     policies = tuple(policy) if policy else ("dedupe", "interpolate", "clip", "unit_shift")
     with steps(enabled=not json) as progress:

@@ -1,1 +1,38 @@
+"""Production analytics: OEE, losses, reliability, throughput and bottlenecks.
 
+Pure layer: works on pandas frames in the canonical data model and never touches storage.
+"""
+
+from shopfloor.production.bottleneck import BottleneckResult, active_periods, find_bottlenecks
+from shopfloor.production.losses import downtime_pareto, reliability, throughput
+from shopfloor.production.oee import (
+    GroupBy,
+    OeeFigures,
+    OeeResult,
+    compute_oee,
+    state_intervals,
+)
+from shopfloor.production.periods import (
+    PeriodKind,
+    assign_period,
+    period_boundaries,
+    split_intervals,
+)
+
+__all__ = [
+    "BottleneckResult",
+    "GroupBy",
+    "OeeFigures",
+    "OeeResult",
+    "PeriodKind",
+    "active_periods",
+    "assign_period",
+    "compute_oee",
+    "downtime_pareto",
+    "find_bottlenecks",
+    "period_boundaries",
+    "reliability",
+    "split_intervals",
+    "state_intervals",
+    "throughput",
+]
