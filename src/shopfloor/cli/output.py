@@ -92,7 +92,7 @@ def file_progress(files: int, enabled: bool = True) -> Iterator[FileProgress]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err_console,
-        disable=not enabled,
+        disable=not (enabled and err_console.is_terminal),  # in a pipe or CI log a bar is noise
         transient=False,
     )
     with progress:
@@ -113,7 +113,7 @@ def steps(enabled: bool = True) -> Iterator[Progress]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        disable=not enabled,
+        disable=not (enabled and err_console.is_terminal),  # in a pipe or CI log a bar is noise
     )
     with progress:
         yield progress

@@ -53,7 +53,7 @@ def check_command(
     future_timestamp, unit_shift, stale.
     """
     from shopfloor.workflows import open_lake
-    from shopfloor.workflows.quality import ALL_CHECKS, check_quality, render_html
+    from shopfloor.workflows.quality import ALL_CHECKS, check_quality, issues_html
 
     store = open_lake(lake)
     with steps(enabled=not json) as progress:
@@ -64,7 +64,7 @@ def check_command(
 
         report = check_quality(store, table, check or ALL_CHECKS, asset, advance)
     if html is not None:
-        html.write_text(render_html(list(report.issues), report.scores), encoding="utf-8")
+        html.write_text(issues_html(list(report.issues), report.scores), encoding="utf-8")
     if json:
         print_json([i.to_dict() for i in report.issues])
         return
@@ -102,7 +102,7 @@ def repair_command(
             store, policies, lambda _, d, t: progress.update(task, completed=d, total=t)
         )
     totals = (
-        summary.actions.groupby("action")["rows"].sum().to_dict()
+        summary.actions.groupby("policy")["rows"].sum().to_dict()
         if not summary.actions.empty
         else {}
     )

@@ -21,12 +21,12 @@ def _command_tree() -> Any:
 
 def _param_line(param: Any) -> str:
     if isinstance(param, TyperArgument):
-        name = param.human_readable_name.upper()
+        name = str(param.name).upper()
         many = "..." if param.nargs == -1 else ""
         return f"- `{name}{many}` (argument{'' if param.required else ', optional'})"
     names = ", ".join(f"`{n}`" for n in [*param.opts, *param.secondary_opts])
     text = (param.help or "").strip()
-    kind = "" if param.is_flag else f" {param.type.name.upper()}"
+    kind = "" if param.is_flag else " " + param.display_type(None).strip("<>").upper()
     default = ""
     if param.show_default is not False and not param.is_flag and param.default not in (None, ()):
         default = f" (default: `{param.default}`)"

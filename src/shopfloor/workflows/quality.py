@@ -15,8 +15,8 @@ import pyarrow as pa
 from shopfloor.data_quality import (
     ALL_CHECKS,
     QualityIssue,
+    issues_html,
     quality_scores,
-    render_html,
     repair,
     run_checks,
 )
@@ -28,7 +28,7 @@ __all__ = [
     "QualityReport",
     "RepairSummary",
     "check_quality",
-    "render_html",
+    "issues_html",
     "repair_quality",
 ]
 
@@ -66,12 +66,13 @@ def _reference_end(con, table: str, tolerance_s: float) -> pd.Timestamp | None: 
     if table != "readings":
         return None
     row = con.sql(
-        "SELECT max(ts) FROM readings r LEFT JOIN ingest_times i USING (ingest_id) "
+        # epoch microseconds: fetching a TIMESTAMPTZ as a Python object would need pytz
+        "SELECT epoch_us(max(ts)) FROM readings r LEFT JOIN ingest_times i USING (ingest_id) "
         "WHERE i.received_at IS NULL OR r.ts <= i.received_at + "
         f"INTERVAL {float(tolerance_s)} SECOND"
     ).fetchall()
     value = row[0][0] if row else None
-    return None if value is None else pd.Timestamp(value).tz_convert("UTC")
+    return None if value is None else pd.Timestamp(int(value), unit="us", tz="UTC")
 
 
 def iter_asset_readings(con, table: str, assets: Sequence[str]) -> Iterator[pd.DataFrame]:  # type: ignore[no-untyped-def]
@@ -120,7 +121,12 @@ def check_quality(
                     tolerance_s=settings.ingest.future_tolerance_s,
                 )
                 issues.extend(found)
-                scores.append(quality_scores(frame, found, signals, settings.quality))
+                scores.append(
+                    quality_scores(
+                        frame, signals, found, end=reference_end,
+                        tolerance_s=settings.ingest.future_tolerance_s,
+                    )
+                )
             if progress:
                 progress("assets", done, len(names))
     finally:
