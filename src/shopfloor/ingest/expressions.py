@@ -82,7 +82,10 @@ def timestamp_field(
         )
     elif tsmap.format == "iso":
         aware = (
-            f"(right({col}, 1) IN ('Z', 'z') OR substr({col}, -6, 1) IN ('+', '-') "
+            # ends_with first: cheap, and true for most aware files ('...Z'), so the OR
+            # short-circuits before the substr() tests (10x cheaper per row).
+            f"(ends_with({col}, 'Z') OR ends_with({col}, 'z') "
+            f"OR substr({col}, -6, 1) IN ('+', '-') "
             f"OR (length({col}) > 16 AND substr({col}, -5, 1) IN ('+', '-')) "
             f"OR (length({col}) > 16 AND substr({col}, -3, 1) IN ('+', '-')))"
         )
@@ -150,8 +153,14 @@ def _typed_field(
             f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN 'field ''{name}'': ''' "
             f"|| CAST({col} AS VARCHAR) || ''' is not a date' END",
         )
-    value = f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
-    return Parsed(value, f"CAST({col} AS VARCHAR)", "NULL")
+    text = f"CAST({col} AS VARCHAR)"
+    # trim() (spaces only) costs ~55 ns a cell; most cells have nothing to trim, and
+    # starts_with/ends_with are ~5x cheaper, so trim only where a space sits at an end.
+    value = (
+        f"CASE WHEN starts_with({text}, ' ') OR ends_with({text}, ' ') "
+        f"THEN NULLIF(trim({text}), '') ELSE NULLIF({text}, '') END"
+    )
+    return Parsed(value, text, "NULL")
 
 
 def _reason(failures: list[str]) -> str:
@@ -159,8 +168,12 @@ def _reason(failures: list[str]) -> str:
     return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS VARCHAR)"
 
 
-def _required(name: str, value: str) -> str:
-    return f"CASE WHEN {value} IS NULL THEN 'field ''{name}'' is required' END"
+def _required(name: str, value: str, presence: str | None = None) -> str:
+    # A parsed value is given; the costlier blank-text test only runs where parsing gave NULL.
+    test = f"{value} IS NULL"
+    if presence is not None and presence != value:
+        test += f" AND {presence} IS NULL"
+    return f"CASE WHEN {test} THEN 'field ''{name}'' is required' END"
 
 
 def _extra_rules(spec: TableSpec, values: dict[str, str]) -> list[str]:
@@ -207,19 +220,21 @@ def _select(
     outputs: dict[str, str],
     reason: str,
     raw: str,
-    row: str,
+    row: str | None,
     source_sql: str,
     spec: TableSpec,
     ingest_id: int,
 ) -> str:
     cols = [f"{v} AS {ident(k)}" for k, v in outputs.items()]
     if spec.storage == "delta":
-        cols += [f"CAST({ingest_id} AS BIGINT) AS ingest_id", f"CAST({row} AS BIGINT) AS seq"]
+        cols.append(f"CAST({ingest_id} AS BIGINT) AS ingest_id")
+        if row is not None:  # None: the caller numbers rows (seq, __row) as they stream out
+            cols.append(f"CAST({row} AS BIGINT) AS seq")
         if "day" in spec.partition_by:
             cols.append(f"CAST({outputs['ts']} AS DATE) AS day")
     cols += [
         f"{reason} AS __reason",
-        f"CAST({row} AS BIGINT) AS __row",
+        *([f"CAST({row} AS BIGINT) AS __row"] if row is not None else []),
         f"CASE WHEN {reason} IS NOT NULL THEN CAST({raw} AS VARCHAR) END AS __raw",
     ]
     return f"SELECT {', '.join(cols)} FROM {source_sql}"
@@ -279,12 +294,16 @@ def table_query(
         values["value"] = long_units_sql(values["value"], values["signal"], mapping, registered)
     for name in reversed(spec.required):
         if name in values:
-            failures.insert(0, _required(name, presence.get(name, values[name])))
+            failures.insert(0, _required(name, values[name], presence.get(name)))
     failures += _extra_rules(spec, values)
     if "asset" in values and spec.name not in ("assets", "signals"):
         failures += _asset_rule(values["asset"], check_assets)
-    inner = f"(SELECT *, row_number() OVER () AS __rownum FROM {source.relation})"
-    return _select(values, _reason(failures), _raw_json(raws), "__rownum", inner, spec, ingest_id)
+    # No row_number() OVER () here: it pins the whole pipeline (CSV parsing included) to one
+    # thread.  Rows stream out in file order (preserve_insertion_order), and the ingest
+    # numbers them (seq, __row) as they arrive: the same numbers, computed in parallel.
+    return _select(
+        values, _reason(failures), _raw_json(raws), None, source.relation, spec, ingest_id
+    )
 
 
 def _duck_type(dtype: pa.DataType) -> str:

@@ -25,7 +25,7 @@ from shopfloor.config import Settings, load_settings
 from shopfloor.errors import InputError, LakeError
 from shopfloor.lake.metadata import MetaStore
 from shopfloor.lake.tables import open_table, write_table
-from shopfloor.schema import TABLES, TableSpec, table_spec
+from shopfloor.schema import TABLES, TableSpec, delta_schema, table_spec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,9 +142,55 @@ class Lake:
             if spec.storage == "sqlite":
                 con.register(name, self.meta.read(name))
                 continue
-            ds = self.dataset(name, (version or {}).get(name))
-            con.register(name, ds if ds is not None else _empty(spec))
+            if not self._attach(con, name, (version or {}).get(name)):
+                con.register(name, _empty(spec))
         return con
+
+    def _attach(
+        self, con: duckdb.DuckDBPyConnection, name: str, version: int | None = None
+    ) -> bool:
+        """View ``name`` over a Delta snapshot; False when the table does not exist yet.
+
+        DuckDB's own Parquet reader over the snapshot's file list is 4-6x faster than a
+        registered pyarrow dataset (parallel decode, row-group and hive-partition pruning,
+        late materialisation).  Snapshots it cannot read exactly as Delta means them
+        (deletion vectors, column mapping, remote storage) keep the pyarrow dataset.
+        """
+        table = open_table(self.table_path(name), version)
+        if table is None:
+            return False
+        files = table.file_uris()
+        protocol = table.protocol()
+        config = table.metadata().configuration or {}
+        plain = (
+            bool(files)
+            and "deletionVectors" not in (protocol.reader_features or [])
+            and config.get("delta.columnMapping.mode", "none") == "none"
+            and all("://" not in f or f.startswith("file://") for f in files)
+        )
+        if not plain:
+            con.register(name, table.to_pyarrow_dataset())
+            return True
+        schema = delta_schema(table_spec(name))
+        parts = list(table.metadata().partition_columns)
+        types = {
+            c: _duck_type(schema.field(c).type) if c in schema.names else "VARCHAR" for c in parts
+        }
+        listing = ", ".join("'" + f.removeprefix("file://").replace("'", "''") + "'" for f in files)
+        hive = (
+            (
+                ", hive_partitioning = true, hive_types = {"
+                + ", ".join(f"'{c}': '{t}'" for c, t in types.items())
+                + "}"
+            )
+            if parts
+            else ", hive_partitioning = false"
+        )
+        con.execute(
+            f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet('
+            f"[{listing}], union_by_name = true{hive})"
+        )
+        return True
 
     def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
         con = self.connect()
@@ -226,12 +272,11 @@ class Lake:
             con.close()
 
     def _readings_connection(self) -> duckdb.DuckDBPyConnection | None:
-        ds = self.dataset("readings")
-        if ds is None:
-            return None
         con = duckdb.connect()
         con.execute("SET TimeZone='UTC'")
-        con.register("readings", ds)
+        if not self._attach(con, "readings"):
+            con.close()
+            return None
         return con
 
     # -- housekeeping --------------------------------------------------------------------
@@ -301,3 +346,15 @@ def _empty(spec: TableSpec) -> pa.Table:
     from shopfloor.schema import delta_schema
 
     return delta_schema(spec).empty_table()
+
+
+def _duck_type(dtype: pa.DataType) -> str:
+    if pa.types.is_date(dtype):
+        return "DATE"
+    if pa.types.is_integer(dtype):
+        return "BIGINT"
+    if pa.types.is_floating(dtype):
+        return "DOUBLE"
+    if pa.types.is_timestamp(dtype):
+        return "TIMESTAMPTZ" if dtype.tz else "TIMESTAMP"
+    return "VARCHAR"
