@@ -36,7 +36,7 @@ format: setup
 
 bench: setup
 	bash scripts/ensure-system.sh postgresql
-	$(BIN)/python benchmarks/ingest.py --rows 10000000 100000000 --json benchmarks/results/ingest.json
+	$(BIN)/python benchmarks/ingest.py --rows 10000000 100000000 --json .bench/results/ingest.json
 
 docs: setup
 	$(BIN)/python -m shopfloor.cli.reference cli > docs/cli.md

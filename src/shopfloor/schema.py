@@ -301,7 +301,11 @@ TABLES["readings_clean"] = _spec(
         ("signal", pa.string(), "signal name"),
         ("ts", TS, "time of the measurement (UTC)"),
         ("value", pa.float64(), "value after repair"),
-        ("quality", pa.int8(), "0 untouched, 1 repaired (interpolated, converted, clipped), 2 nulled"),
+        (
+            "quality",
+            pa.int8(),
+            "0 untouched, 1 repaired (interpolated, converted, clipped), 2 nulled",
+        ),
     ],
     required=("asset", "signal", "ts"),
     key=("asset", "signal", "ts"),

@@ -45,8 +45,18 @@ def test_demo_lake_contents(demo) -> None:  # type: ignore[no-untyped-def]
     assert info["assets"].rows >= 12 + 2  # machines, lines, site, area
     assert info["signals"].rows >= 12 * 6
     assert info["readings"].rows >= 12 * 6 * 30 * 8640 * 0.95
-    for table in ("events", "production", "orders", "routings", "demand", "inventory",
-                  "deliveries", "work_orders", "inspections", "items"):
+    for table in (
+        "events",
+        "production",
+        "orders",
+        "routings",
+        "demand",
+        "inventory",
+        "deliveries",
+        "work_orders",
+        "inspections",
+        "items",
+    ):
         assert info[table].rows > 0, table
     assert (lake.path / "demo-source" / "ground_truth" / "dq_faults.parquet").exists()
     assert summary.ingests["readings"].quarantined == 0
@@ -54,8 +64,11 @@ def test_demo_lake_contents(demo) -> None:  # type: ignore[no-untyped-def]
     assert set(lines["group"]) == {"L1", "L2"}
     overall = summary.oee_by_line.overall
     assert 0.3 < overall.oee < 0.95
-    found = dict(zip(summary.bottlenecks.frame["line"], summary.bottlenecks.frame["bottleneck"],
-                     strict=False))
+    found = dict(
+        zip(
+            summary.bottlenecks.frame["line"], summary.bottlenecks.frame["bottleneck"], strict=False
+        )
+    )
     assert found == {"L1": "L1-M04", "L2": "L2-M04"}
     assert summary.reliability["failures"].sum() > 0
 
@@ -69,11 +82,14 @@ def test_repair_writes_a_new_table_and_keeps_raw(demo) -> None:  # type: ignore[
     assert lake.version("readings") == raw_version
     assert lake.table("readings").num_rows == raw_rows
     assert result.table_version == lake.version("readings_clean")
-    clean = lake.sql("SELECT count(*) AS n, count(*) FILTER (WHERE quality > 0) AS fixed "
-                     "FROM readings_clean")
+    clean = lake.sql(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE quality > 0) AS fixed FROM readings_clean"
+    )
     assert clean["n"][0] > 0 and clean["fixed"][0] > 0
-    dupes = lake.sql("SELECT count(*) AS n FROM (SELECT asset, signal, ts FROM readings_clean "
-                     "GROUP BY ALL HAVING count(*) > 1)")
+    dupes = lake.sql(
+        "SELECT count(*) AS n FROM (SELECT asset, signal, ts FROM readings_clean "
+        "GROUP BY ALL HAVING count(*) > 1)"
+    )
     assert dupes["n"][0] == 0
 
 
@@ -84,8 +100,12 @@ def test_demo_refuses_a_lake_with_other_data(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     (lake / "tables").mkdir(parents=True)
     (lake / "meta.sqlite").write_bytes(b"")
-    result = subprocess.run([sys.executable, "-m", "shopfloor.cli.main", "demo", "--lake",
-                             str(lake), "--days", "3"], capture_output=True, text=True,
-                            check=False, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "shopfloor.cli.main", "demo", "--lake", str(lake), "--days", "3"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "not a demo plant" in result.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.progress import TaskID
 from rich.table import Table
 
 from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, steps
@@ -121,7 +122,7 @@ def demo_command(
     _prepare(store_path)
     store = open_lake(store_path)
     with steps(enabled=not json) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def step(what: str, done: int, total: int) -> None:
             if what not in tasks:

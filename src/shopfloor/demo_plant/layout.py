@@ -58,19 +58,43 @@ class PlantLayout:
 
     def assets_frame(self) -> pd.DataFrame:
         rows = [
-            {"asset": self.site, "parent": None, "level": "site", "name": "Demo plant",
-             "site": self.site, "line": None},
-            {"asset": self.area, "parent": self.site, "level": "area", "name": "Machining",
-             "site": self.site, "line": None},
+            {
+                "asset": self.site,
+                "parent": None,
+                "level": "site",
+                "name": "Demo plant",
+                "site": self.site,
+                "line": None,
+            },
+            {
+                "asset": self.area,
+                "parent": self.site,
+                "level": "area",
+                "name": "Machining",
+                "site": self.site,
+                "line": None,
+            },
         ]
         rows += [
-            {"asset": line, "parent": self.area, "level": "line", "name": f"Line {line}",
-             "site": self.site, "line": line}
+            {
+                "asset": line,
+                "parent": self.area,
+                "level": "line",
+                "name": f"Line {line}",
+                "site": self.site,
+                "line": line,
+            }
             for line in self.lines
         ]
         rows += [
-            {"asset": m.asset, "parent": m.line, "level": "machine",
-             "name": f"{m.kind} {m.position + 1}", "site": self.site, "line": m.line}
+            {
+                "asset": m.asset,
+                "parent": m.line,
+                "level": "machine",
+                "name": f"{m.kind} {m.position + 1}",
+                "site": self.site,
+                "line": m.line,
+            }
             for m in self.machines
         ]
         return pd.DataFrame(rows)
@@ -78,8 +102,15 @@ class PlantLayout:
     def signals_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
-                {"asset": m.asset, "signal": s.name, "unit": s.unit, "kind": s.kind,
-                 "lower": s.lower, "upper": s.upper, "period_s": s.period_s}
+                {
+                    "asset": m.asset,
+                    "signal": s.name,
+                    "unit": s.unit,
+                    "kind": s.kind,
+                    "lower": s.lower,
+                    "upper": s.upper,
+                    "period_s": s.period_s,
+                }
                 for m in self.machines
                 for s in self.signals
             ]

@@ -123,7 +123,10 @@ def check_quality(
                 issues.extend(found)
                 scores.append(
                     quality_scores(
-                        frame, signals, found, end=reference_end,
+                        frame,
+                        signals,
+                        found,
+                        end=reference_end,
                         tolerance_s=settings.ingest.future_tolerance_s,
                     )
                 )

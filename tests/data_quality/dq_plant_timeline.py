@@ -1,19 +1,19 @@
 """A hand-built, realistic state timeline and health for the demo plant (test helper).
 
 Stands in for ``demo_plant.operations`` so the data-quality tests do not depend on it:
-machines run most of the time, stop for a planned break each shift and on Sundays'
-night shift, get starved, blocked and changed over now and then, break down a few
-times, and wear out along health ramps that end in a failure and a repair.
+machines run most of the time, stop for a half-hour break in each shift, get starved,
+blocked and changed over now and then, break down a few times, and wear out along
+health ramps that end in a failure and a repair.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
 from shopfloor.demo_plant.layout import PlantLayout
-
-US = np.int64(1_000_000)
 
 
 def _frame(rows: list[tuple[str, pd.Timestamp, pd.Timestamp, str, str, str]]) -> pd.DataFrame:
@@ -51,25 +51,23 @@ def plant_timeline(
                 at = rng.integers(0, minutes.size)
                 length = int(rng.integers(lo, hi + 1))
                 state[at : at + length] = code
-        # Health ramps: wear builds over 1.5-4 days, fails, is repaired.
+        # Health ramps: wear builds over 1.5-4 days (the first one already under way),
+        # ends in a failure, a repair of 1-4 hours, and a machine as good as new.
         wear = np.zeros(health_ts.size)
-        t = rng.uniform(-2, 1) * 24 * 6  # in 10-minute steps
-        position = int(max(0, t))
+        steps_per_day = 24 * 6
+        position = -int(rng.uniform(0.0, 1.5) * steps_per_day)
         while position < health_ts.size:
-            ramp = int(rng.uniform(1.5, 4.0) * 24 * 6)
-            stop = min(position + ramp, health_ts.size)
-            wear[position:stop] = np.linspace(0, 1, ramp)[: stop - position] ** 1.5
-            if stop < health_ts.size or position + ramp == stop:
-                fail_minute = min(stop * 10, minutes.size)
-                repair = int(rng.integers(60, 240))
-                state[fail_minute : fail_minute + repair] = "down"
-            position = stop + int(rng.integers(6, 36))
-        health_rows.append(
-            pd.DataFrame({"asset": machine.asset, "ts": health_ts, "health": wear})
-        )
+            ramp = int(rng.uniform(1.5, 4.0) * steps_per_day)
+            lo, hi = max(position, 0), min(position + ramp, health_ts.size)
+            wear[lo:hi] = np.linspace(0.0, 1.0, ramp)[lo - position : hi - position] ** 1.5
+            failure = (position + ramp) * 10  # in minutes
+            repair = int(rng.integers(60, 240))
+            state[max(failure, 0) : max(failure + repair, 0)] = "down"
+            position += ramp + repair // 10
+        health_rows.append(pd.DataFrame({"asset": machine.asset, "ts": health_ts, "health": wear}))
         change = np.flatnonzero(state[1:] != state[:-1]) + 1
         bounds = np.r_[0, change, minutes.size]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for a, b in pairwise(bounds):
             stop_ts = minutes[b] if b < minutes.size else end
             state_rows.append((machine.asset, minutes[a], stop_ts, "state", str(state[a]), ""))
     health = pd.concat(health_rows, ignore_index=True)
