@@ -150,3 +150,26 @@ def test_assets_go_to_the_registry_and_then_guard_readings(lake: Lake, write_fil
 def test_missing_required_column_refuses_the_file(lake: Lake, write_file) -> None:
     with pytest.raises(InputError, match="missing required column 'quantity'"):
         ingest_file(lake, write_file("d.csv", "item,location,date\nA,W1,2026-01-01\n"), "demand")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_seq_is_source_order_with_a_registry(lake: Lake, tmp_path, fmt: str) -> None:
+    """`seq` must follow the file even while unknown assets are being checked."""
+    import duckdb
+
+    lake.meta.upsert(
+        "assets", pa.table({"asset": ["M1", "M2"], "level": ["machine", "machine"]}), ("asset",)
+    )
+    path = tmp_path / f"big.{fmt}"
+    options = "(HEADER)" if fmt == "csv" else "(FORMAT parquet, ROW_GROUP_SIZE 50000)"
+    duckdb.sql(
+        "COPY (SELECT CASE WHEN i % 1000 = 7 THEN 'GHOST' ELSE 'M1' END AS asset, 's' AS signal, "
+        "TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS ts, i::DOUBLE AS value "
+        f"FROM range(600000) t(i)) TO '{path}' {options}"
+    )
+    result = ingest_file(lake, path, "readings")
+    assert result.quarantined == 600
+    stored = lake.sql("SELECT seq, value FROM readings ORDER BY seq")
+    assert (stored["seq"] == stored["value"] + 1).all()
+    rows = lake.table("quarantine").column("row").to_pylist()
+    assert sorted(rows) == [i + 1 for i in range(600000) if i % 1000 == 7]

@@ -2,8 +2,8 @@
 
 Every check is a pure function of a long readings frame (asset, signal, ts, value and
 optionally seq, ingest_id, received_at) and the signals table, returning one
-:class:`QualityIssue` per episode.  The value-pattern checks (stuck, spike, unit shift)
-live in :mod:`shopfloor.data_quality.series_checks`.
+:class:`QualityIssue` per episode.  The value-pattern checks live beside this module:
+stuck in ``series_checks``, spike in ``spikes``, unit shift in ``shifts``.
 """
 
 from __future__ import annotations

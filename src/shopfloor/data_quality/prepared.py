@@ -66,12 +66,7 @@ class PreparedReadings:
     series: tuple[Series, ...]
     arrival: Int64Array  # arrival rank of each frame row
     source: Int64Array  # ingest id of each frame row (0 when unknown)
-    series_of_row: Int64Array
     reference_end_us: int | None  # latest non-future ts of the frame
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.arrival)
 
 
 def to_us(values: pd.Series | pd.Index) -> Int64Array:
@@ -205,8 +200,7 @@ def prepare(
 
     meta = _signal_table(signals)
     series: list[Series] = []
-    series_of_row = np.empty(n, dtype=np.int64)
-    for index, (lo, hi) in enumerate(pairwise(bounds)):
+    for lo, hi in pairwise(bounds):
         code = int(key_sorted[lo])
         asset = str(asset_names[code // max(1, len(signal_names))])
         signal = str(signal_names[code % max(1, len(signal_names))])
@@ -228,13 +222,11 @@ def prepare(
                 repeat=repeat_sorted[lo:hi],
             )
         )
-        series_of_row[order[lo:hi]] = index
     present = ts[~future_all]
     return PreparedReadings(
         series=tuple(series),
         arrival=arrival,
         source=_source_ids(readings),
-        series_of_row=series_of_row,
         reference_end_us=int(present.max()) if present.size else None,
     )
 

@@ -202,15 +202,6 @@ def _extra_rules(spec: TableSpec, values: dict[str, str]) -> list[str]:
     return rules
 
 
-def _asset_rule(asset_value: str, check_assets: bool) -> list[str]:
-    if not check_assets:
-        return []
-    return [
-        f"CASE WHEN {asset_value} NOT IN (SELECT asset FROM __known_assets) "
-        f"THEN 'unknown asset ''' || {asset_value} || '''' END"
-    ]
-
-
 def _raw_json(raws: dict[str, str]) -> str:
     pairs = ", ".join(f"{lit(k)}, {v}" for k, v in raws.items())
     return f"json_object({pairs})"
@@ -246,7 +237,6 @@ def table_query(
     mapping: Mapping,
     ingest_id: int,
     aware_file: bool,
-    check_assets: bool,
     registered: dict[str, str],
 ) -> str:
     """Query for any table other than wide readings; the mapping's [columns] renames fields."""
@@ -296,8 +286,6 @@ def table_query(
         if name in values:
             failures.insert(0, _required(name, values[name], presence.get(name)))
     failures += _extra_rules(spec, values)
-    if "asset" in values and spec.name not in ("assets", "signals"):
-        failures += _asset_rule(values["asset"], check_assets)
     # No row_number() OVER () here: it pins the whole pipeline (CSV parsing included) to one
     # thread.  Rows stream out in file order (preserve_insertion_order), and the ingest
     # numbers them (seq, __row) as they arrive: the same numbers, computed in parallel.
@@ -354,7 +342,6 @@ def wide_query(
     registered: dict[str, str],
     ingest_id: int,
     aware_file: bool,
-    check_assets: bool,
 ) -> str:
     """Readings from one column per signal, unpivoted inside DuckDB (nulls kept)."""
     ts_col = mapping.timestamp.column
@@ -431,7 +418,6 @@ def wide_query(
         _required("ts", "__ts_raw"),
         "__ts_fail",
         number.failure,
-        *_asset_rule("__asset", check_assets),
     ]
     raw = _raw_json(
         {"asset": "__asset_raw", "ts": "__ts_raw", "column": "__col", "value": "__cell"}

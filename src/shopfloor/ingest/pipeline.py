@@ -17,6 +17,7 @@ The steps, and why:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
@@ -149,7 +150,15 @@ def _data_columns(spec: TableSpec) -> list[str]:
 class _Run:
     """State of one file's pass: counters, the quarantine spool, first-seen keys."""
 
-    def __init__(self, spec: TableSpec, source: str, spool: Path, progress: Progress | None):
+    def __init__(
+        self,
+        spec: TableSpec,
+        source: str,
+        spool: Path,
+        progress: Progress | None,
+        known_assets: pa.ChunkedArray | None = None,
+    ):
+        self.known_assets = known_assets
         self.spec = spec
         self.source = source
         self.spool_path = spool
@@ -171,6 +180,25 @@ class _Run:
         self._writer.write_table(rows.cast(_QUARANTINE))
         self.quarantined += rows.num_rows
 
+    def _flag_unknown_assets(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Give rows of assets missing from the registry their reason (and raw row)."""
+        asset = batch.column("asset")
+        reason = batch.column("__reason")
+        unknown = pc.and_(
+            pc.is_null(reason), pc.invert(pc.is_in(asset, value_set=self.known_assets))
+        )
+        if not pc.any(unknown).as_py():
+            return batch
+        message = pc.binary_join_element_wise("unknown asset '", asset, "'", "")
+        raw = batch.column("__raw").to_pylist()
+        data_columns = [c for c in _data_columns(self.spec) if c in batch.schema.names]
+        for i in pc.indices_nonzero(unknown).to_pylist():
+            raw[i] = json.dumps({c: batch.column(c)[i].as_py() for c in data_columns}, default=str)
+        columns = dict(zip(batch.schema.names, batch.columns, strict=True))
+        columns["__reason"] = pc.if_else(unknown, message, reason)
+        columns["__raw"] = pa.array(raw, pa.string())
+        return pa.RecordBatch.from_pydict(columns)
+
     def split(self, batches: pa.RecordBatchReader, ingest_id: int) -> Iterator[pa.RecordBatch]:
         columns = _data_columns(self.spec)
         schema = delta_schema(self.spec) if self.spec.storage == "delta" else self.spec.schema
@@ -181,6 +209,8 @@ class _Run:
                 # The query leaves numbering to us (rows arrive in source order): 1-based.
                 rownum = pa.array(np.arange(first, first + batch.num_rows, dtype=np.int64))
                 batch = batch.append_column("__row", rownum).append_column("seq", rownum)
+            if self.known_assets is not None:
+                batch = self._flag_unknown_assets(batch)
             reason = batch.column("__reason")
             ok = None if reason.null_count == batch.num_rows else pc.is_null(reason)
             good = batch if ok is None else batch.filter(ok)  # all valid: no copy
@@ -329,18 +359,21 @@ def _ingest(
     on_total: Callable[[int], None] | None,
     recovering: bool,
 ) -> IngestResult:
-    registry = lake.meta.read("assets").select(["asset"])
-    con.register("__known_assets", registry)
+    registry = lake.meta.read("assets").column("asset")
     policy = lake.settings.ingest.unknown_assets
-    check_assets = policy == "quarantine" or (policy == "auto" and registry.num_rows > 0)
+    check_assets = policy == "quarantine" or (policy == "auto" and len(registry) > 0)
+    # Checked per batch in Arrow, not in SQL: a join in the query would let DuckDB emit
+    # rows out of source order, and `seq` is numbered by arrival.
+    guarded = "asset" in spec.schema.names and spec.name not in ("assets", "signals")
+    known = registry if check_assets and guarded else None
     registered = _registered_units(lake)
     ts_column = mapping.timestamp.column if spec.name == "readings" else None
     aware = _file_is_tz_aware(con, source, ts_column or _first_ts_column(spec, mapping, source))
     wide = _wide_columns(source, mapping) if spec.name == "readings" else None
     if wide is not None:
-        query = wide_query(source, spec, mapping, wide, registered, ingest_id, aware, check_assets)
+        query = wide_query(source, spec, mapping, wide, registered, ingest_id, aware)
     else:
-        query = table_query(source, spec, mapping, ingest_id, aware, check_assets, registered)
+        query = table_query(source, spec, mapping, ingest_id, aware, registered)
     if on_total:
         on_total(estimate_rows(source, len(wide) if wide else 1))
 
@@ -361,7 +394,7 @@ def _ingest(
     os.close(fd)
     os.unlink(spool_name)
     spool = Path(spool_name)
-    run = _Run(spec, str(source.path), spool, progress)
+    run = _Run(spec, str(source.path), spool, progress, known)
     if source.format == "csv":
         # The format sniff above already scanned the head: count each rejected line once.
         with contextlib.suppress(duckdb.Error):
