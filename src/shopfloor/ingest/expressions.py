@@ -14,6 +14,7 @@ import pyarrow as pa
 from shopfloor.errors import InputError, MappingError
 from shopfloor.ingest.mapping import Mapping, TimestampMap
 from shopfloor.ingest.sources import Source
+from shopfloor.lake.tables import duckdb_type
 from shopfloor.schema import ASSET_LEVELS, EVENT_KINDS, TS, TableSpec
 from shopfloor.units import affine, compatible
 
@@ -266,7 +267,7 @@ def table_query(
                 raise InputError(
                     f"missing required column '{column}'", source=str(source.path), field=field.name
                 )
-            values[field.name] = f"CAST(NULL AS {_duck_type(field.type)})"
+            values[field.name] = f"CAST(NULL AS {duckdb_type(field.type)})"
             continue
         parsed = _typed_field(
             field.name,
@@ -292,18 +293,6 @@ def table_query(
     return _select(
         values, _reason(failures), _raw_json(raws), None, source.relation, spec, ingest_id
     )
-
-
-def _duck_type(dtype: pa.DataType) -> str:
-    if dtype == TS:
-        return "TIMESTAMPTZ"
-    if pa.types.is_floating(dtype):
-        return "DOUBLE"
-    if pa.types.is_integer(dtype):
-        return "BIGINT"
-    if pa.types.is_date(dtype):
-        return "DATE"
-    return "VARCHAR"
 
 
 def unit_affine(

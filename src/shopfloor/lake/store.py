@@ -24,7 +24,7 @@ import pyarrow.dataset as pads
 from shopfloor.config import Settings, load_settings
 from shopfloor.errors import InputError, LakeError
 from shopfloor.lake.metadata import MetaStore
-from shopfloor.lake.tables import open_table, write_table
+from shopfloor.lake.tables import duckdb_type, open_table, write_table
 from shopfloor.schema import TABLES, TableSpec, delta_schema, table_spec
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class Lake:
         schema = delta_schema(table_spec(name))
         parts = list(table.metadata().partition_columns)
         types = {
-            c: _duck_type(schema.field(c).type) if c in schema.names else "VARCHAR" for c in parts
+            c: duckdb_type(schema.field(c).type) if c in schema.names else "VARCHAR" for c in parts
         }
         listing = ", ".join("'" + f.removeprefix("file://").replace("'", "''") + "'" for f in files)
         hive = (
@@ -346,15 +346,3 @@ def _empty(spec: TableSpec) -> pa.Table:
     from shopfloor.schema import delta_schema
 
     return delta_schema(spec).empty_table()
-
-
-def _duck_type(dtype: pa.DataType) -> str:
-    if pa.types.is_date(dtype):
-        return "DATE"
-    if pa.types.is_integer(dtype):
-        return "BIGINT"
-    if pa.types.is_floating(dtype):
-        return "DOUBLE"
-    if pa.types.is_timestamp(dtype):
-        return "TIMESTAMPTZ" if dtype.tz else "TIMESTAMP"
-    return "VARCHAR"

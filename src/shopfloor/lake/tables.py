@@ -60,3 +60,16 @@ def version_committed_by(path: Path, ingest_id: int) -> int | None:
         if str(entry.get(INGEST_KEY)) == str(ingest_id):
             return int(entry["version"])
     return None
+
+
+def duckdb_type(dtype: pa.DataType) -> str:
+    """The DuckDB SQL type that holds values of an Arrow type of the data model."""
+    if pa.types.is_date(dtype):
+        return "DATE"
+    if pa.types.is_integer(dtype):
+        return "BIGINT"
+    if pa.types.is_floating(dtype):
+        return "DOUBLE"
+    if pa.types.is_timestamp(dtype):
+        return "TIMESTAMPTZ" if dtype.tz else "TIMESTAMP"
+    return "VARCHAR"
