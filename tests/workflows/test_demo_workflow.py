@@ -109,3 +109,33 @@ def test_demo_refuses_a_lake_with_other_data(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "not a demo plant" in result.stderr
+
+
+def test_first_demo_in_a_fresh_directory_uses_the_default_lake(tmp_path: Path) -> None:
+    """`make demo` on a fresh clone: no --lake, nothing there yet (3 days to stay quick)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SHOPFLOOR_LAKE"}
+    result = subprocess.run(
+        [sys.executable, "-m", "shopfloor.cli.main", "demo", "--days", "3", "--no-serve"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "shopfloor-lake" / "demo-source" / "ground_truth").is_dir()
+    again = subprocess.run(
+        [sys.executable, "-m", "shopfloor.cli.main", "demo", "--days", "3", "--no-serve", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert again.returncode == 0, again.stderr

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, steps
 from shopfloor.cli.quality_cmd import summary_table
+from shopfloor.config import load_settings
 from shopfloor.errors import InputError
 
 if TYPE_CHECKING:
@@ -118,7 +119,8 @@ def demo_command(
     from shopfloor.workflows import open_lake
     from shopfloor.workflows.demo import run_demo
 
-    store_path = lake if lake is not None else open_lake().path
+    # The path only: opening the lake would create it before _prepare can look at it.
+    store_path = lake if lake is not None else load_settings().lake
     _prepare(store_path)
     store = open_lake(store_path)
     with steps(enabled=not json) as progress:
