@@ -118,24 +118,21 @@ def test_first_demo_in_a_fresh_directory_uses_the_default_lake(tmp_path: Path) -
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "SHOPFLOOR_LAKE"}
-    result = subprocess.run(
-        [sys.executable, "-m", "shopfloor.cli.main", "demo", "--days", "3", "--no-serve"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        cwd=tmp_path,
-        env=env,
-    )
+
+    def demo(*extra: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "shopfloor.cli.main", "demo", "--days", "3", "--no-serve"]
+        return subprocess.run(
+            [*command, *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+            cwd=tmp_path,
+            env=env,
+        )
+
+    result = demo()
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "shopfloor-lake" / "demo-source" / "ground_truth").is_dir()
-    again = subprocess.run(
-        [sys.executable, "-m", "shopfloor.cli.main", "demo", "--days", "3", "--no-serve", "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        cwd=tmp_path,
-        env=env,
-    )
+    again = demo("--json")
     assert again.returncode == 0, again.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -51,17 +52,19 @@ class QualityReport:
         return counts
 
 
-def _connection(lake: Lake, table: str):  # type: ignore[no-untyped-def]
+def _connection(lake: Lake) -> duckdb.DuckDBPyConnection:
     con = lake.connect()
     con.register("ingest_times", lake.meta.ingest_times())
     return con
 
 
-def _assets(con, table: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _assets(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in con.sql(f"SELECT DISTINCT asset FROM {table} ORDER BY 1").fetchall()]
 
 
-def _reference_end(con, table: str, tolerance_s: float) -> pd.Timestamp | None:  # type: ignore[no-untyped-def]
+def _reference_end(
+    con: duckdb.DuckDBPyConnection, table: str, tolerance_s: float
+) -> pd.Timestamp | None:
     """Latest plausible timestamp of the lake: future-dated rows are not evidence of freshness."""
     if table != "readings":
         return None
@@ -75,7 +78,9 @@ def _reference_end(con, table: str, tolerance_s: float) -> pd.Timestamp | None: 
     return None if value is None else pd.Timestamp(int(value), unit="us", tz="UTC")
 
 
-def iter_asset_readings(con, table: str, assets: Sequence[str]) -> Iterator[pd.DataFrame]:  # type: ignore[no-untyped-def]
+def iter_asset_readings(
+    con: duckdb.DuckDBPyConnection, table: str, assets: Sequence[str]
+) -> Iterator[pd.DataFrame]:
     lineage = ", r.ingest_id, r.seq, i.received_at" if table == "readings" else ""
     join = " LEFT JOIN ingest_times i USING (ingest_id)" if table == "readings" else ""
     for asset in assets:
@@ -104,7 +109,7 @@ def check_quality(
         )
     settings = lake.settings
     signals = lake.table("signals").to_pandas()
-    con = _connection(lake, table)
+    con = _connection(lake)
     try:
         names = list(assets) if assets else _assets(con, table)
         reference_end = _reference_end(con, table, settings.ingest.future_tolerance_s)
@@ -156,7 +161,7 @@ def repair_quality(
     settings = lake.settings
     signals = lake.table("signals").to_pandas()
     schema = delta_schema(TABLES["readings_clean"])
-    con = _connection(lake, "readings")
+    con = _connection(lake)
     actions: list[pd.DataFrame] = []
     rows = 0
     try:
