@@ -11,6 +11,22 @@ from shopfloor.config import Settings
 from shopfloor.lake import Lake
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DEMO_END = "2026-11-01"
+
+
+@pytest.fixture(scope="session")
+def demo_plant(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A 30-day demo plant through the whole pipeline (shared: it takes a minute or two).
+
+    Tests may add alerts or model versions to it but must not rely on being first.
+    """
+    import pandas as pd
+
+    from shopfloor.workflows.demo import run_demo
+
+    path = tmp_path_factory.mktemp("demo") / "lake"
+    lake = Lake(path, Settings(lake=path))
+    return lake, run_demo(lake, days=30, seed=11, end=pd.Timestamp(DEMO_END, tz="UTC"))
 
 
 @pytest.fixture

@@ -77,6 +77,29 @@ def _toml_path() -> Path | None:
     return local if local.is_file() else None
 
 
+class MaintenanceSettings(BaseModel):
+    bucket: str = Field("10min", description="bucket of the per-signal medians the monitors read")
+    context_signal: str = Field(
+        "speed", description="signal that sets the operating context (normal is per speed band)"
+    )
+    normal_window_h: float = Field(
+        72.0, gt=0, description="hours after each completed repair taken as known-healthy data"
+    )
+    false_alarm_rate: float = Field(
+        0.005, gt=0, lt=0.5, description="target share of normal hours above the threshold"
+    )
+    min_threshold_sigma: float = Field(
+        4.0, gt=0, description="lowest alarm threshold: median signal deviation in sigmas"
+    )
+    alert_on: int = Field(3, ge=1, description="consecutive periods above threshold to raise")
+    alert_off: int = Field(6, ge=1, description="consecutive periods below release to clear")
+    lead_time_h: float = Field(
+        24.0, ge=0, description="hours needed to plan a repair (parts, crew, window)"
+    )
+    cost_failure: float = Field(10000.0, gt=0, description="cost of a run-to-failure repair")
+    cost_planned: float = Field(2000.0, gt=0, description="cost of a planned repair")
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -89,6 +112,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -76,3 +76,16 @@ class MissingExtraError(ShopfloorError, ImportError):
         )
         self.module = module
         self.extra = extra
+
+
+class ModelError(ShopfloorError):
+    """A model cannot do what was asked: not fitted, wrong inputs, unknown version."""
+
+    exit_code = 2
+
+
+class NotFittedError(ModelError, ValueError):
+    """``predict``/``score`` called before ``fit``."""
+
+    def __init__(self, estimator: object) -> None:
+        super().__init__(f"{type(estimator).__name__} is not fitted yet: call fit() first")

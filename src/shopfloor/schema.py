@@ -314,6 +314,34 @@ TABLES["readings_clean"] = _spec(
     lineage=False,
 )
 
+# Alerts raised by the maintenance models.  Append-only: every change of state (open,
+# acknowledged, closed) or of extent appends a row with the same alert_id; the current
+# alert is its latest row (`updated_at`), so the lake keeps the whole history.
+TABLES["alerts"] = _spec(
+    "alerts",
+    [
+        ("alert_id", pa.string(), "stable id: asset and time raised"),
+        ("asset", pa.string(), "asset id"),
+        ("start", TS, "when the alert was raised (UTC)"),
+        ("end", TS, "when the condition cleared (null while it lasts)"),
+        ("severity", pa.string(), "warning or critical"),
+        ("score", pa.float64(), "peak health score of the episode"),
+        ("threshold", pa.float64(), "the model's calibrated threshold"),
+        ("explanation", pa.string(), "the contributing signals in words"),
+        ("signals", pa.string(), "contributing signals as JSON (value, normal, sigma, unit)"),
+        ("model", pa.string(), "registered model name"),
+        ("model_version", pa.int64(), "registered model version"),
+        ("state", pa.string(), "open, acknowledged or closed"),
+        ("updated_at", TS, "when this row was written"),
+        ("note", pa.string(), "who changed the state and why"),
+    ],
+    required=("alert_id", "asset", "start", "state", "updated_at"),
+    key=("alert_id", "updated_at"),
+    description="maintenance alerts with their explanation and state history (append-only)",
+    lineage=False,
+)
+ALERT_STATES = ("open", "acknowledged", "closed")
+
 READINGS = TABLES["readings"].schema
 
 

@@ -9,23 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from shopfloor.config import Settings
 from shopfloor.data_quality import ALL_CHECKS
-from shopfloor.lake import Lake
-from shopfloor.workflows.demo import run_demo
 from shopfloor.workflows.quality import repair_quality
-
-END = pd.Timestamp("2026-11-01", tz="UTC")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("demo") / "lake"
-    lake = Lake(path, Settings(lake=path))
-    return lake, run_demo(lake, days=30, seed=11, end=END)
+def demo(demo_plant):  # type: ignore[no-untyped-def]
+    return demo_plant
 
 
 @pytest.mark.slow

@@ -92,12 +92,59 @@ def _print(summary: DemoSummary) -> None:
             f"failures: {int(rel['failures'].sum())}, mean MTBF "
             f"{rel['mtbf_h'].mean():.0f} h, mean MTTR {rel['mttr_h'].mean():.1f} h"
         )
+    _print_maintenance(summary)
     timing = ", ".join(f"{k} {v:.0f} s" for k, v in summary.seconds.items())
     console.print(f"done in {sum(summary.seconds.values()):.0f} s ({timing})")
     console.print(
         f"next: shopfloor lake info --lake {summary.lake}; shopfloor dq check "
         f"--lake {summary.lake} --html dq.html; shopfloor oee --by line --lake "
-        f"{summary.lake}"
+        f"{summary.lake}; shopfloor maintenance alerts --lake {summary.lake}"
+    )
+
+
+def _maintenance_payload(summary: DemoSummary) -> dict[str, object]:
+    m = summary.maintenance
+    ev = m.evaluation
+    return {
+        "failures": ev.failures,
+        "alerted_24h_ahead": ev.detected,
+        "recall": ev.recall,
+        "episodes": ev.episodes,
+        "false_alarms": ev.false_alarms,
+        "false_alarm_rate_per_asset_day": ev.false_alarm_rate,
+        "assets_at_risk": [
+            {"asset": r.asset, "rul_h": r.rul_hours, "latest_safe": r.latest_safe}
+            for r in (m.outlook.recommendations if m.outlook else ())
+            if r.failure_risk_7d >= 0.2
+        ],
+    }
+
+
+def _print_maintenance(summary: DemoSummary) -> None:
+    m = summary.maintenance
+    ev = m.evaluation
+    at_risk = Table(title="assets at risk (remaining useful life, 90 % interval)")
+    for column in ("asset", "RUL h", "interval h", "fails within 7 d", "maintain before"):
+        at_risk.add_column(column, justify="left" if column == "asset" else "right")
+    for r in m.outlook.recommendations if m.outlook else ():
+        if r.failure_risk_7d < 0.2:
+            continue
+        at_risk.add_row(
+            r.asset,
+            f"{r.rul_hours:.0f}",
+            f"{r.rul_lower:.0f}-{r.rul_upper:.0f}",
+            f"{r.failure_risk_7d:.0%}",
+            f"{r.latest_safe:%Y-%m-%d %H:%M}",
+        )
+    console.print(at_risk)
+    open_alerts = m.alerts[m.alerts["end"].isna()]
+    for row in open_alerts.itertuples(index=False):
+        console.print(f"[bold]open alert[/bold] {row.asset} since {row.start:%Y-%m-%d %H:%M}: "
+                      f"{row.explanation}")  # fmt: skip
+    console.print(
+        f"maintenance alerts vs the simulator's failures: {ev.detected} of {ev.failures} "
+        f"failures alerted at least 24 h ahead ({ev.recall:.0%}); {ev.false_alarms} false "
+        f"alarms in {ev.episodes} alerts ({ev.false_alarm_rate:.2%} of asset-days)"
     )
 
 
@@ -140,6 +187,7 @@ def demo_command(
                 "end": summary.end,
                 "ingested": {t: r.to_dict() for t, r in summary.ingests.items()},
                 "quality": {c: s.__dict__ for c, s in summary.quality_scores.items()},
+                "maintenance": _maintenance_payload(summary),
                 "seconds": summary.seconds,
             }
         )

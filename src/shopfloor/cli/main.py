@@ -7,7 +7,14 @@ import sys
 import typer
 
 from shopfloor import __version__
-from shopfloor.cli import demo_cmd, lake_cmd, production_cmd, quality_cmd
+from shopfloor.cli import (
+    benchmark_cmd,
+    demo_cmd,
+    lake_cmd,
+    maintenance_cmd,
+    production_cmd,
+    quality_cmd,
+)
 from shopfloor.cli.ingest_cmd import ingest_command
 from shopfloor.cli.output import err_console
 from shopfloor.errors import ShopfloorError
@@ -25,6 +32,9 @@ app.add_typer(quality_cmd.app, name="dq")
 app.command("oee")(production_cmd.oee_command)
 app.add_typer(production_cmd.app, name="production")
 app.add_typer(lake_cmd.app, name="lake")
+app.add_typer(maintenance_cmd.app, name="maintenance")
+app.add_typer(maintenance_cmd.models_app, name="models")
+app.add_typer(benchmark_cmd.app, name="benchmark")
 
 
 def version_callback(value: bool) -> None:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,10 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = Console()
 err_console = Console(stderr=True)
@@ -117,3 +121,34 @@ def steps(enabled: bool = True) -> Iterator[Progress]:
     )
     with progress:
         yield progress
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].map(lambda t: t.isoformat() if pd.notna(t) else None)
+    return out.to_dict(orient="records")  # type: ignore[return-value]
+
+
+def frame_table(frame: pd.DataFrame, title: str, percent: tuple[str, ...] = ()) -> Table:
+    import pandas as pd
+
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, row, strict=True):
+            if column in percent and isinstance(value, float):
+                cells.append(f"{value:.1%}")
+            elif isinstance(value, float):
+                cells.append(f"{value:,.1f}")
+            elif isinstance(value, pd.Timestamp):
+                cells.append(value.strftime("%Y-%m-%d %H:%M"))
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    return table

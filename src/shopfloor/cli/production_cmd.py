@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from shopfloor.cli.output import JsonOption, LakeOption, console, print_json
-
-if TYPE_CHECKING:
-    import pandas as pd
+from shopfloor.cli.output import (
+    JsonOption,
+    LakeOption,
+    console,
+    frame_table,
+    print_json,
+    records,
+)
 
 app = typer.Typer(
     help="Production analytics: losses, reliability, bottlenecks.", no_args_is_help=True
 )
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    import pandas as pd
-
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].map(lambda t: t.isoformat() if pd.notna(t) else None)
-    return out.to_dict(orient="records")  # type: ignore[return-value]
-
-
-def _table(frame: pd.DataFrame, title: str, percent: tuple[str, ...] = ()) -> Table:
-    import pandas as pd
-
-    table = Table(title=title)
-    for column in frame.columns:
-        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
-    for row in frame.itertuples(index=False):
-        cells = []
-        for column, value in zip(frame.columns, row, strict=True):
-            if column in percent and isinstance(value, float):
-                cells.append(f"{value:.1%}")
-            elif isinstance(value, float):
-                cells.append(f"{value:,.1f}")
-            elif isinstance(value, pd.Timestamp):
-                cells.append(value.strftime("%Y-%m-%d %H:%M"))
-            else:
-                cells.append(str(value))
-        table.add_row(*cells)
-    return table
 
 
 def oee_command(
@@ -65,13 +37,13 @@ def oee_command(
     result = workflow.oee(open_lake(lake), by=by, period=period)  # type: ignore[arg-type]
     frame = result.frame
     if json:
-        print_json(_records(frame))
+        print_json(records(frame))
         return
     shown = frame[
         ["group", "period_start", "availability", "performance", "quality", "oee", "good", "scrap"]
     ]
     console.print(
-        _table(
+        frame_table(
             shown, f"OEE by {by} and {period}", ("availability", "performance", "quality", "oee")
         )
     )
@@ -85,9 +57,9 @@ def pareto_command(lake: LakeOption = None, json: JsonOption = False) -> None:
 
     frame = workflow.downtime_pareto(open_lake(lake))
     if json:
-        print_json(_records(frame))
+        print_json(records(frame))
         return
-    console.print(_table(frame, "downtime by reason", ("share", "cumulative_share")))
+    console.print(frame_table(frame, "downtime by reason", ("share", "cumulative_share")))
 
 
 @app.command("reliability")
@@ -98,9 +70,9 @@ def reliability_command(lake: LakeOption = None, json: JsonOption = False) -> No
 
     frame = workflow.reliability(open_lake(lake))
     if json:
-        print_json(_records(frame))
+        print_json(records(frame))
         return
-    console.print(_table(frame, "reliability"))
+    console.print(frame_table(frame, "reliability"))
 
 
 @app.command("bottleneck")
@@ -112,6 +84,6 @@ def bottleneck_command(lake: LakeOption = None, json: JsonOption = False) -> Non
     result = workflow.bottlenecks(open_lake(lake))
     frame = result.frame
     if json:
-        print_json(_records(frame))
+        print_json(records(frame))
         return
-    console.print(_table(frame, "bottlenecks (active-period method)"))
+    console.print(frame_table(frame, "bottlenecks (active-period method)"))

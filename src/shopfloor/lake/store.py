@@ -137,6 +137,7 @@ class Lake:
     def connect(self, version: dict[str, int] | None = None) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with a view per table (Delta snapshots and metadata)."""
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")  # ours are on stderr; DuckDB's is noise
         con.execute("SET TimeZone='UTC'")
         for name, spec in TABLES.items():
             if spec.storage == "sqlite":
@@ -273,6 +274,7 @@ class Lake:
 
     def _readings_connection(self) -> duckdb.DuckDBPyConnection | None:
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")  # ours are on stderr; DuckDB's is noise
         con.execute("SET TimeZone='UTC'")
         if not self._attach(con, "readings"):
             con.close()

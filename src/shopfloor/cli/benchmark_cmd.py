@@ -1,0 +1,99 @@
+"""`shopfloor benchmark cmapss | skab | ai4i`: public datasets, their own protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from shopfloor.cli.output import JsonOption, console, err_console, print_json
+
+app = typer.Typer(
+    help="Run a public benchmark on a dataset directory (see docs/maintenance.md).",
+    no_args_is_help=True,
+)
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data", help="Dataset directory in the dataset's own layout.", show_default=False
+    ),
+]
+
+
+@contextmanager
+def _status(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """Step messages on stderr while a benchmark runs (silent in a pipe or with --json)."""
+    if not (enabled and err_console.is_terminal):
+        yield lambda _message: None
+        return
+    with err_console.status("starting") as status:
+        yield status.update
+
+
+def _show(title: str, payload: dict[str, Any], json: bool) -> None:
+    if json:
+        print_json(payload)
+        return
+    table = Table(title=title, show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+
+    def add(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                add(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, float):
+            table.add_row(prefix, f"{value:.4g}")
+        else:
+            table.add_row(prefix, str(value))
+
+    add("", payload)
+    console.print(table)
+
+
+@app.command("cmapss")
+def cmapss_command(
+    data: DataDir,
+    subset: Annotated[str, typer.Option(help="C-MAPSS subset name, FD001..FD004.")] = "FD001",
+    seed: Annotated[int, typer.Option(help="Random seed of every model.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Remaining useful life on NASA C-MAPSS: train on train_FD00X, score RUL_FD00X."""
+    from shopfloor.workflows.benchmarks.cmapss import run_cmapss
+
+    with _status(not json) as progress:
+        report = run_cmapss(data, subset, seed=seed, progress=progress)
+    _show(f"C-MAPSS {subset}", report.as_dict(), json)
+
+
+@app.command("skab")
+def skab_command(
+    data: DataDir,
+    seed: Annotated[int, typer.Option(help="Random seed of every model.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Anomaly detection on SKAB: first 400 rows of each file train, NAB windows score."""
+    from shopfloor.workflows.benchmarks.skab import run_skab
+
+    with _status(not json) as progress:
+        report = run_skab(data, seed=seed, progress=progress)
+    _show("SKAB", report.as_dict(), json)
+
+
+@app.command("ai4i")
+def ai4i_command(
+    data: DataDir,
+    seed: Annotated[int, typer.Option(help="Random seed of the folds and models.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Machine failure on AI4I 2020: stratified 5-fold CV, failure-mode flags never inputs."""
+    from shopfloor.workflows.benchmarks.ai4i import run_ai4i
+
+    with _status(not json) as progress:
+        report = run_ai4i(data, seed=seed, progress=progress)
+    _show("AI4I 2020", report.as_dict(), json)

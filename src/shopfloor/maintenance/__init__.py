@@ -1,0 +1,1 @@
+"""Predictive maintenance: features, anomaly detection, remaining useful life, failure modes, decisions."""
