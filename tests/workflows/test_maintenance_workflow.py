@@ -34,10 +34,15 @@ def test_alerts_are_stored_explained_and_managed(demo_plant) -> None:  # type: i
     assert "σ" in first["explanation"] and "normal" in first["explanation"]
     detail = json.loads(first["signals"])
     assert {"signal", "value", "normal", "sigma", "unit"} <= set(detail[0])
-    # Scoring the same data again stores nothing new.
-    again = maintenance.score(lake)
-    assert again.alerts_written == 0
-    assert len(maintenance.alerts(lake)) == len(stored)
+    # Scoring the same data twice stores nothing the second time. (Other tests may have
+    # promoted another model or repaired the readings since the demo ran, so the first
+    # pass may add or extend alerts.)
+    maintenance.score(lake)
+    count = len(maintenance.alerts(lake))
+    assert maintenance.score(lake).alerts_written == 0
+    assert len(maintenance.alerts(lake)) == count
+    stored = maintenance.alerts(lake)
+    first = stored.iloc[0]
     alert_id = str(first["alert_id"])
     maintenance.set_alert_state(lake, alert_id, "acknowledged", "planner: parts ordered")
     now = maintenance.alerts(lake, state="acknowledged")

@@ -1,1 +1,1 @@
-"""Predictive maintenance: features, anomaly detection, remaining useful life, failure modes, decisions."""
+"""Predictive maintenance: features, anomalies, remaining useful life, failure modes, decisions."""

@@ -23,7 +23,7 @@ class SignalDeviation:
     unit: str = ""
 
     def describe(self) -> str:
-        """"vibration_rms 3.1 σ above its normal (4.20 mm/s vs 1.35 mm/s)"."""
+        """ "vibration_rms 3.1 σ above its normal (4.20 mm/s vs 1.35 mm/s)"."""
         side = "above" if self.sigma >= 0 else "below"
         unit = f" {self.unit}" if self.unit else ""
         return (
