@@ -38,55 +38,26 @@ def _as_matrix(x: pd.DataFrame | npt.ArrayLike, what: str) -> FloatArray:
 def kmeans(
     x: FloatArray, k: int, rng: np.random.Generator, *, restarts: int = 2, iterations: int = 50
 ) -> tuple[FloatArray, IntArray, float]:
-    """Plain Lloyd k-means with k-means++ starts: (centres, labels, inertia) of the best start.
+    """scikit-learn k-means (k-means++ starts): (centres, labels, inertia) of the best start."""
+    from sklearn.cluster import KMeans
 
-    Written out (a few vectorised lines) because settings are low-dimensional and the
-    library version pays a thread-pool start per call that dwarfs the work here.
-    """
-    best: tuple[FloatArray, IntArray, float] | None = None
-    for _ in range(restarts):
-        centres = x[[int(rng.integers(len(x)))]]
-        for _ in range(1, k):
-            d2 = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).min(axis=1)
-            total = d2.sum()
-            pick = int(rng.choice(len(x), p=d2 / total)) if total > 0 else int(rng.integers(len(x)))
-            centres = np.vstack([centres, x[pick]])
-        labels = np.zeros(len(x), dtype=np.int64)
-        for step in range(iterations):
-            d2 = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-            new_labels = d2.argmin(axis=1).astype(np.int64)
-            if step > 0 and np.array_equal(new_labels, labels):
-                break
-            labels = new_labels
-            for j in range(k):
-                members = x[labels == j]
-                if len(members):
-                    centres[j] = members.mean(axis=0)
-        inertia = float(((x - centres[labels]) ** 2).sum())
-        if best is None or inertia < best[2]:
-            best = (centres.copy(), labels, inertia)
-    assert best is not None
-    return best
+    model = KMeans(
+        n_clusters=k,
+        n_init=restarts,
+        max_iter=iterations,
+        random_state=int(rng.integers(2**31 - 1)),
+    ).fit(x)
+    centres = np.asarray(model.cluster_centers_, dtype=np.float64)
+    return centres, np.asarray(model.labels_, dtype=np.int64), float(model.inertia_)
 
 
 def silhouette(x: FloatArray, labels: IntArray) -> float:
-    """Mean silhouette coefficient (Euclidean), vectorised over a full distance matrix."""
-    distance = np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2), 0.0))
-    clusters = np.unique(labels)
-    if len(clusters) < 2:
+    """Mean silhouette coefficient (Euclidean); 0 for a single cluster."""
+    from sklearn.metrics import silhouette_score
+
+    if len(np.unique(labels)) < 2:
         return 0.0
-    onehot = (labels[:, None] == clusters[None, :]).astype(np.float64)
-    sizes = onehot.sum(axis=0)
-    sums = distance @ onehot  # row i, cluster c: total distance from i to members of c
-    own = np.searchsorted(clusters, labels)
-    rows = np.arange(len(x))
-    own_size = sizes[own]
-    a = np.where(own_size > 1, sums[rows, own] / np.maximum(own_size - 1, 1), 0.0)
-    mean_other = sums / sizes[None, :]
-    mean_other[rows, own] = np.inf
-    b = mean_other.min(axis=1)
-    s = np.where(own_size > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
-    return float(s.mean())
+    return float(silhouette_score(x, labels))
 
 
 class OperatingRegimes(Estimator):
