@@ -1,4 +1,4 @@
-"""`shopfloor benchmark cmapss | skab | ai4i`: public datasets, their own protocols."""
+"""`shopfloor benchmark cmapss | skab | ai4i | jobshop`: public datasets, their own protocols."""
 
 from __future__ import annotations
 
@@ -97,3 +97,58 @@ def ai4i_command(
     with _status(not json) as progress:
         report = run_ai4i(data, seed=seed, progress=progress)
     _show("AI4I 2020", report.as_dict(), json)
+
+
+@app.command("jobshop")
+def jobshop_command(
+    data: DataDir,
+    instances: Annotated[
+        str, typer.Option("--instances", help="Glob on instance names, e.g. 'ta0*' or 'ft06'.")
+    ] = "ta0*",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds per instance and formulation.")
+    ] = 60.0,
+    workers: Annotated[int, typer.Option(help="CP-SAT search workers.")] = 2,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Job shop on the JSPLIB layout: CP-SAT and the plain model, gaps to best-known."""
+    from shopfloor.workflows.benchmarks.jobshop import run_jobshop
+
+    with _status(not json) as progress:
+        report = run_jobshop(
+            data,
+            instances=instances,
+            time_limit_s=time_limit,
+            workers=workers,
+            seed=seed,
+            progress=progress,
+        )
+    payload = report.as_dict()
+    if json:
+        print_json(payload)
+        return
+    per_instance = payload.pop("instances")
+    table = Table(title=f"Job shop {instances}")
+    columns = ("instance", "best", "Cmax", "gap %", "status", "s", "plain", "gap %", "status")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "instance" else "right")
+
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    for row in per_instance:
+        plain = row["plain"]
+        table.add_row(
+            row["instance"],
+            fmt(row["best_known"]),
+            fmt(row["makespan"]) + ("" if row["feasible"] else " (!)"),
+            fmt(row["gap_to_best_known"]),
+            row["status"],
+            fmt(row["seconds"]),
+            fmt(plain["makespan"]) + ("" if plain["feasible"] else " (!)"),
+            fmt(plain["gap_to_best_known"]),
+            plain["status"],
+        )
+    console.print(table)
+    _show("Job shop summary", payload, json=False)

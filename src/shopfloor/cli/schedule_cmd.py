@@ -55,7 +55,7 @@ def solve_command(
             print_json(result.as_dict())
             continue
         bound = "-" if result.lower_bound is None else f"{result.lower_bound:g}"
-        gap = "-" if result.gap_to_bound is None else f"{result.gap_to_bound:.2%}"
+        gap = "-" if result.gap_to_bound is None else f"{result.gap_to_bound:.2f}%"
         console.print(
             f"{result.instance}: makespan {result.makespan} bound {bound} gap {gap} "
             f"{result.status} in {result.seconds:.1f}s, "

@@ -20,7 +20,10 @@ from shopfloor.planning.schedule import Schedule
 
 @dataclass(frozen=True)
 class InstanceResult:
-    """One line of ``schedule solve``; bound and gap refer to the chosen objective."""
+    """One line of ``schedule solve``; bound and gap refer to the chosen objective.
+
+    ``gap_to_bound`` is in percent, as in ``benchmark jobshop``.
+    """
 
     instance: str
     makespan: int | None
@@ -36,7 +39,7 @@ class InstanceResult:
             instance=schedule.instance,
             makespan=schedule.makespan,
             lower_bound=schedule.lower_bound,
-            gap_to_bound=schedule.gap,
+            gap_to_bound=None if schedule.gap is None else round(100.0 * schedule.gap, 4),
             status=schedule.status,
             seconds=round(schedule.seconds, 3),
             feasible=schedule.feasible,
