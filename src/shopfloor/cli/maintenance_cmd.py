@@ -52,14 +52,13 @@ def train_command(
     from shopfloor.workflows import maintenance as workflow
     from shopfloor.workflows import open_lake
 
-    opened = open_lake(lake)
-    summary = workflow.train(opened, until=until, promote=not candidate, progress=_say)
-    fleet = workflow.registry(opened).load(summary.model.name, summary.model.version)
-    scores = fleet.score(workflow.condition_frame(opened, end=until))
-    rul_model = workflow.train_rul(opened, scores, promote=not candidate)
+    summary = workflow.train(open_lake(lake), until=until, promote=not candidate, progress=_say)
+    rul_model = summary.rul_model
     payload = {
         "condition_model": {"name": summary.model.name, "version": summary.model.version},
-        "rul_model": {"name": rul_model.name, "version": rul_model.version},
+        "rul_model": (
+            {"name": rul_model.name, "version": rul_model.version} if rul_model else None
+        ),
         "assets": list(summary.assets),
         "fallback_assets": list(summary.fallback_assets),
         "normal_rows": summary.normal_rows,
@@ -78,7 +77,10 @@ def train_command(
             "no repair in the history of "
             f"{', '.join(summary.fallback_assets)}: their normal was learned from all data"
         )
-    console.print(f"RUL model [bold]{rul_model.name} v{rul_model.version}[/bold]")
+    if rul_model is None:
+        console.print("no RUL model: no machine life in the history ended in a failure")
+    else:
+        console.print(f"RUL model [bold]{rul_model.name} v{rul_model.version}[/bold]")
 
 
 @app.command("score")

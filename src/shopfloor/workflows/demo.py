@@ -21,7 +21,6 @@ from shopfloor.demo_plant.layout import PlantLayout, default_layout
 from shopfloor.demo_plant.operations import simulate_operations
 from shopfloor.demo_plant.sensors import simulate_readings
 from shopfloor.demo_plant.supply import simulate_supply
-from shopfloor.errors import InputError
 from shopfloor.ingest import IngestSummary
 from shopfloor.lake import Lake
 from shopfloor.maintenance.alerting import AlertEvaluation, evaluate_alerts
@@ -82,12 +81,8 @@ def demo_maintenance(lake: Lake, truth_dir: Path) -> MaintenanceDemo:
     """Train, score and store alerts, forecast RUL; score the alerts against ground truth."""
     trained = maintenance.train(lake)
     scored = maintenance.score(lake)
-    outlook = None
-    try:
-        maintenance.train_rul(lake, scored.scores)
-        outlook = maintenance.rul(lake, scores=scored.scores)
-    except InputError:
-        pass  # a short history without failures: alerts still work, RUL cannot be learned
+    # A short history without failures trains no RUL model; alerts still work.
+    outlook = maintenance.rul(lake, scores=scored.scores) if trained.rul_model else None
     failures = pd.read_parquet(truth_dir / "failures.parquet")
     health = pd.read_parquet(truth_dir / "health.parquet")
     observed = [r.index for r in scored.scores.values() if len(r.index)]

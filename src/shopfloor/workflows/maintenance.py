@@ -120,6 +120,7 @@ class TrainSummary:
     fallback_assets: tuple[str, ...]  # no repair in history: normal learned from all data
     normal_rows: int
     rows: int
+    rul_model: ModelVersion | None  # None: no life in the history ended in a failure
 
 
 def train(
@@ -130,7 +131,11 @@ def train(
     promote: bool = True,
     progress: Progress | None = None,
 ) -> TrainSummary:
-    """Fit one condition monitor per asset on its known-healthy data and register them."""
+    """Fit one condition monitor per asset on its known-healthy data, then the RUL model.
+
+    Both are registered; the RUL model learns from the new monitors' scores of the same
+    data (read once), and is skipped when no machine life in it ended in a failure.
+    """
     settings = lake.settings.maintenance
     if progress:
         progress("reading condition data")
@@ -173,20 +178,28 @@ def train(
         f"fallback (all data): {', '.join(fallback) or 'none'}",
         stage="production" if promote else "candidate",
     )
+    if progress:
+        progress("fitting the RUL model")
+    try:
+        rul_version: ModelVersion | None = train_rul(lake, fleet.score(frame), promote=promote)
+    except InputError:
+        rul_version = None  # a history without failures teaches no failure level
     return TrainSummary(
         version,
         tuple(sorted(fleet.monitors_)),
         tuple(sorted(fallback)),
         int(mask.sum()),
         len(frame),
+        rul_version,
     )
 
 
 def _explain(
     scores: AnomalyScores, observed: pd.DataFrame, at: pd.Timestamp, units: dict[str, str]
 ) -> tuple[str, str]:
+    """The alert's words and JSON detail; ``observed`` is aligned with ``scores.index``."""
     row = int(scores.index.get_indexer(pd.DatetimeIndex([at]))[0])
-    parts = scores.explain(row, observed.reindex(scores.index), top=3, units=units)
+    parts = scores.explain(row, observed, top=3, units=units)
     parts = tuple(p for p in parts if np.isfinite(p.sigma))
     text = "; ".join(p.describe() for p in parts) + " for this speed" if parts else ""
     detail = json.dumps(
@@ -219,8 +232,9 @@ def score(
 ) -> ScoreSummary:
     """Score the condition data with a registered fleet; store new or changed alerts."""
     settings = lake.settings.maintenance
-    record = registry(lake).get(name, version)
-    fleet: FleetConditionMonitor = registry(lake).load(name, record.version)
+    models = registry(lake)
+    record = models.get(name, version)
+    fleet: FleetConditionMonitor = models.load(name, record.version)
     if progress:
         progress("reading condition data")
     frame = condition_frame(lake, start=since, end=until)
@@ -241,6 +255,7 @@ def score(
             continue
         monitor = fleet.monitors_[asset]
         observed = monitor.smoothed(frame[frame["asset"] == asset].drop(columns=["asset"]))
+        observed = observed.reindex(result.index)  # once per asset, not per episode
         for episode in found.to_dict("records"):
             peak = float(episode["peak"])
             text, detail = _explain(
@@ -457,11 +472,12 @@ def train_rul(lake: Lake, scores: dict[str, AnomalyScores], promote: bool = True
 def rul(lake: Lake, *, scores: dict[str, AnomalyScores] | None = None) -> RulOutlook:
     """RUL of every asset's current life and the maintenance each one needs."""
     settings = lake.settings.maintenance
+    models = registry(lake)
     if scores is None:
-        fleet: FleetConditionMonitor = registry(lake).load(MODEL_NAME)
+        fleet: FleetConditionMonitor = models.load(MODEL_NAME)
         scores = fleet.score(condition_frame(lake))
-    record = registry(lake).get(RUL_MODEL_NAME)
-    model: DegradationRul = registry(lake).load(RUL_MODEL_NAME, record.version)
+    record = models.get(RUL_MODEL_NAME)
+    model: DegradationRul = models.load(RUL_MODEL_NAME, record.version)
     history = health_history(lake, scores)
     current = history[history["life"] == history.groupby("asset")["life"].transform("max")]
     prediction = model.predict(current)

@@ -24,6 +24,7 @@ short history across batches and still reproduce the batch result exactly.
 from __future__ import annotations
 
 import itertools
+from abc import ABC, abstractmethod
 from typing import Self
 
 import numpy as np
@@ -93,7 +94,7 @@ def blocks(n: int, folds: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in itertools.pairwise(edges.tolist()) if b > a]
 
 
-class AnomalyDetector(Estimator):
+class AnomalyDetector(Estimator, ABC):
     """Base of the detectors; subclasses declare the hyperparameters in ``__init__``.
 
     Every subclass has at least ``window`` (trailing mean over that many rows before
@@ -113,11 +114,13 @@ class AnomalyDetector(Estimator):
         return ()
 
     # -- subclass hooks -------------------------------------------------------------------
+    @abstractmethod
     def _fit_model(self, Z: FloatArray, C: FloatArray | None) -> None:
-        raise NotImplementedError
+        """Learn normal behaviour from smoothed signals ``Z`` and context ``C``."""
 
+    @abstractmethod
     def _evaluate(self, Z: FloatArray, C: FloatArray | None) -> Evaluation:
-        raise NotImplementedError
+        """Per row: raw score, expected value per signal (units), deviation in sigmas."""
 
     def _min_rows(self) -> int:
         return 2
