@@ -44,7 +44,7 @@ def test_plain_model_agrees() -> None:
     schedule = plain.solve(problem)
     assert schedule.status == "optimal" and schedule.makespan == 11 and schedule.feasible
     assert plain.get_params() == {"objective": "makespan", "mix_weight": 0.5, **FAST, "seed": 0}
-    assert plain.hint_rule_ is None
+    assert plain.warm_rule_ is None
 
 
 def test_estimator_contract() -> None:
@@ -56,12 +56,12 @@ def test_estimator_contract() -> None:
     _solve(Problem.job_shop(ROUTES), seed=3)
     solved = CpSatScheduler(**FAST)  # type: ignore[arg-type]
     solved.solve(Problem.job_shop(ROUTES))
-    assert solved.is_fitted and solved.hint_rule_ in ("spt", "mwkr", "atc")
+    assert solved.is_fitted and solved.warm_rule_ in ("spt", "mwkr", "atc")
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"objective": "profit"}, {"hint_rule": "fifo"}, {"mix_weight": 2.0}, {"workers": 0}],
+    [{"objective": "profit"}, {"warm_start": "fifo"}, {"mix_weight": 2.0}, {"workers": 0}],
 )
 def test_bad_hyperparameters(params: dict[str, object]) -> None:
     with pytest.raises(ModelError):
@@ -131,10 +131,10 @@ def test_weighted_tardiness_and_mix_objectives() -> None:
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("hint_rule", ["best", "none"])
-def test_random_problems_solve_to_checked_schedules(seed: int, hint_rule: str) -> None:
+@pytest.mark.parametrize(("warm_start", "hint"), [("best", True), ("best", False), ("none", False)])
+def test_random_problems_solve_to_checked_schedules(seed: int, warm_start: str, hint: bool) -> None:
     problem = random_problem(seed, n_jobs=5, n_machines=2 + seed % 2)
-    schedule = _solve(problem, hint_rule=hint_rule).schedule_
+    schedule = _solve(problem, warm_start=warm_start, hint=hint).schedule_
     assert schedule.status == "optimal", schedule
     assert schedule.feasible, schedule.violations
 
@@ -155,3 +155,13 @@ def test_problem_validation() -> None:
         Problem.job_shop([[(0, 1)]], downtimes=[Downtime(0, 5, 5)])
     with pytest.raises(InputError, match="has no jobs"):
         Problem((), 1)
+
+
+def test_deterministic_mode_repeats_the_same_schedule() -> None:
+    # Big enough that 2 workers do not prove optimality at once (the portfolio's thread
+    # timing would otherwise not matter).
+    problem = random_problem(21, n_jobs=12, n_machines=5, max_ops=5)
+    params = {"time_limit_s": 0.6, "workers": 2, "seed": 4, "deterministic": True}
+    first = CpSatScheduler(**params).solve(problem)  # type: ignore[arg-type]
+    second = CpSatScheduler(**params).solve(problem)  # type: ignore[arg-type]
+    assert first.feasible and first.assignments == second.assignments
