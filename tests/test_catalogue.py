@@ -126,16 +126,40 @@ def _check_result(task: str, result: Any) -> None:
 def test_catalogue_names_are_unique_and_tasks_known() -> None:
     names = [e.name for e in CATALOGUE]
     assert len(names) == len(set(names))
-    assert {e.task for e in CATALOGUE} <= set(DATA)
+    assert {e.task for e in CATALOGUE} <= set(DATA) | {"scheduling"}
     assert entry(names[0]) is CATALOGUE[0]
     with pytest.raises(KeyError, match="no estimator"):
         entry("nope")
     # Every analytics family this issue delivers is in the catalogue.
     tasks = {e.task for e in CATALOGUE}
-    assert {"anomaly", "rul", "failure_modes"} <= tasks
+    assert {"anomaly", "rul", "failure_modes", "scheduling"} <= tasks
 
 
-@pytest.mark.parametrize("item", CATALOGUE, ids=lambda e: e.name)
+LEARNING = [e for e in CATALOGUE if e.task != "scheduling"]
+SCHEDULING = [e for e in CATALOGUE if e.task == "scheduling"]
+
+
+@pytest.mark.parametrize("item", SCHEDULING, ids=lambda e: e.name)
+def test_scheduler_contract(item: CatalogueEntry) -> None:
+    from shopfloor.planning import Problem, Schedule, check_schedule
+
+    model = item.build()
+    params = model.get_params()
+    assert model.clone().get_params() == params and not model.is_fitted
+    problem = Problem.job_shop([[(0, 3), (1, 2)], [(1, 4), (0, 1)], [(0, 2), (1, 2)]])
+    schedule = model.solve(problem)  # type: ignore[attr-defined]
+    assert isinstance(schedule, Schedule) and model.is_fitted and model.schedule_ is schedule  # type: ignore[attr-defined]
+    assert check_schedule(problem, schedule.assignments).feasible == schedule.feasible is True
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        schedule.makespan = 0  # type: ignore[misc]
+    again = item.build().solve(problem)  # type: ignore[attr-defined]
+    assert again.assignments == schedule.assignments
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.solve(problem).assignments == schedule.assignments
+    assert not model.clone().is_fitted
+
+
+@pytest.mark.parametrize("item", LEARNING, ids=lambda e: e.name)
 def test_estimator_contract(item: CatalogueEntry) -> None:
     model = item.build()
     params = model.get_params()

@@ -11,6 +11,9 @@ convention:
   -> self``; ``predict(frame) -> RulPrediction`` (one row per unit, at its last time).
 - ``failure_modes``: ``fit(X: DataFrame, y: DataFrame of 0/1 mode columns) -> self``;
   ``predict_proba(X) -> FailureRisk``.
+- ``scheduling``: nothing to learn; ``solve(problem: Problem) -> Schedule`` (the last
+  one kept in ``schedule_``), deterministic for a given seed with one worker or with
+  ``deterministic=True``.
 """
 
 from __future__ import annotations
@@ -136,6 +139,22 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         fast_params={"n_estimators": 30, "max_bin": 255, "inner_folds": 2},
         summary="LightGBM per failure mode and overall on physical features (power, "
         "temperature difference, strain vs type limit); F1 threshold from inner folds",
+    ),
+    # --- scheduling (shopfloor.planning) ---
+    CatalogueEntry(
+        name="scheduling.cpsat",
+        target="shopfloor.planning.cpsat:CpSatScheduler",
+        task="scheduling",
+        fast_params={"time_limit_s": 5.0, "workers": 1},
+        summary="CP-SAT flexible job shop: calendars, setups, lags, dispatch warm start, "
+        "stronger disjunctive reasoning; makespan, weighted tardiness or a mix",
+    ),
+    CatalogueEntry(
+        name="scheduling.plain_cpsat",
+        target="shopfloor.planning.cpsat:PlainCpSatScheduler",
+        task="scheduling",
+        fast_params={"time_limit_s": 5.0, "workers": 1},
+        summary="The textbook interval + no-overlap model, default parameters (the baseline)",
     ),
 )
 

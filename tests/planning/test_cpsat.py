@@ -35,7 +35,8 @@ def test_textbook_instance_is_solved_to_optimality() -> None:
     assert schedule.makespan == schedule.lower_bound == 11 and schedule.gap == 0.0
     assert schedule.instance == "tiny" and len(schedule.assignments) == 8
     frame = schedule.frame()
-    assert list(frame.columns) == ["job", "op", "machine", "start", "end"] and len(frame) == 8
+    assert list(frame.columns) == ["job", "op", "machine", "start", "end", "setup"]
+    assert len(frame) == 8
 
 
 def test_plain_model_agrees() -> None:

@@ -10,10 +10,13 @@ Rules (see :mod:`shopfloor.planning.problem` for the model):
 
 - every operation is scheduled exactly once (``missing`` / ``duplicate`` /
   ``unknown``) on one of its eligible machines (``ineligible``);
-- its elapsed time is its duration, plus, for an operation allowed to span breaks,
-  the downtime it spans (``duration``);
-- route order within a job (``precedence``) and not before the job's release
+- its elapsed time is its changeover plus its duration, plus, for an operation allowed
+  to span breaks, the downtime it spans (``duration``);
+- route order within a job (``precedence``), with at least the previous operation's
+  ``lag_after`` between them (``lag``); processing not before the job's release
   (``release``), never at a negative time;
+- on each machine, the changeover before an operation is at least what the previous
+  operation's family (or the machine's initial family) requires (``setup``);
 - at most one operation of positive length at a time per machine (``overlap``);
 - no processing inside a downtime (``downtime``), and no spanning a downtime unless the
   operation allows it (``spans_break``);
@@ -36,7 +39,9 @@ ViolationKind = Literal[
     "ineligible",
     "duration",
     "precedence",
+    "lag",
     "release",
+    "setup",
     "overlap",
     "downtime",
     "spans_break",
@@ -104,6 +109,7 @@ def check_schedule(problem: Problem, assignments: Sequence[Assignment]) -> Check
 
     for j, job in enumerate(problem.jobs):
         previous_end: int | None = None
+        previous_lag = 0
         for k, op in enumerate(job.operations):
             found_a = by_key.get((j, k))
             if found_a is None:
@@ -114,11 +120,19 @@ def check_schedule(problem: Problem, assignments: Sequence[Assignment]) -> Check
             durations = [alt.duration for alt in op.alternatives if alt.machine == a.machine]
             if not durations:
                 add("ineligible", a, f"job {j} op {k} cannot run on machine {a.machine}")
-            if a.start < job.release or a.start < 0:
-                add("release", a, f"job {j} op {k} starts at {a.start} before {job.release}")
-            if previous_end is not None and a.start < previous_end:
-                add("precedence", a, f"job {j} op {k} starts at {a.start} before op {k - 1} ends")
-            previous_end = a.end
+            begins = a.start + a.setup  # processing starts after the changeover
+            if begins < job.release or a.start < 0 or a.setup < 0:
+                add("release", a, f"job {j} op {k} starts at {begins} before {job.release}")
+            if previous_end is not None and begins < previous_end:
+                add("precedence", a, f"job {j} op {k} starts at {begins} before op {k - 1} ends")
+            elif previous_end is not None and begins < previous_end + previous_lag:
+                add(
+                    "lag",
+                    a,
+                    f"job {j} op {k} starts {begins - previous_end} after op {k - 1} ends, "
+                    f"less than its lag {previous_lag}",
+                )
+            previous_end, previous_lag = a.end, op.lag_after
             if problem.horizon is not None and a.end > problem.horizon:
                 add("horizon", a, f"job {j} op {k} ends at {a.end} after {problem.horizon}")
             spanned = 0
@@ -133,7 +147,7 @@ def check_schedule(problem: Problem, assignments: Sequence[Assignment]) -> Check
                         add("spans_break", a, f"job {j} op {k} spans downtime [{ds}, {de})")
                     spanned += min(a.end, de) - max(a.start, ds)
             if durations:
-                expected = [d + spanned if op.may_span_break else d for d in durations]
+                expected = [a.setup + d + (spanned if op.may_span_break else 0) for d in durations]
                 if a.end - a.start not in expected:
                     add(
                         "duration",
@@ -145,8 +159,41 @@ def check_schedule(problem: Problem, assignments: Sequence[Assignment]) -> Check
     for a in by_key.values():
         if a.end > a.start:
             per_machine.setdefault(a.machine, []).append(a)
+    listed = {(s.machine, s.before, s.after): s.duration for s in problem.setups}
+    initial = dict(problem.initial_family)
+
+    def family(job: int) -> str:
+        return problem.jobs[job].family or f"#job{job}"
+
+    def required_setup(machine: int, before: str | None, a: Assignment) -> int:
+        own = next(
+            (
+                alt.setup
+                for alt in problem.jobs[a.job].operations[a.op].alternatives
+                if alt.machine == machine
+            ),
+            0,
+        )
+        after = family(a.job)
+        if before is None:
+            return own
+        if (machine, before, after) in listed:
+            return listed[(machine, before, after)]
+        return 0 if before == after else own
+
     for machine, items in per_machine.items():
         items.sort(key=lambda a: (a.start, a.end))
+        before = initial.get(machine)
+        for a in items:
+            need = required_setup(machine, before, a)
+            if a.setup < need:
+                add(
+                    "setup",
+                    a,
+                    f"machine {machine}: job {a.job} op {a.op} has a changeover of {a.setup}, "
+                    f"needs {need} after family {before!r}",
+                )
+            before = family(a.job)
         latest = items[0]
         for a in items[1:]:
             if a.start < latest.end:

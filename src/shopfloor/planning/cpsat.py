@@ -43,6 +43,7 @@ from typing import Any
 
 from shopfloor.errors import InputError, ModelError
 from shopfloor.estimators import Estimator
+from shopfloor.planning.changeovers import ChangeoverModel
 from shopfloor.planning.checker import check_schedule
 from shopfloor.planning.dispatch import RULES, Rule, best_dispatch, dispatch
 from shopfloor.planning.problem import (
@@ -66,11 +67,18 @@ MIX_SCALE = 1000
 
 
 @dataclass
+class _AltVars:
+    machine: int
+    present: Any  # presence literal, None when it is the only alternative
+    held: Any  # when the machine is taken: the changeover's start
+    setup: Any  # changeover variable, or the int 0 on machines without setups
+
+
+@dataclass
 class _OpVars:
-    start: Any
+    start: Any  # processing start
     end: Any
-    # (machine, presence literal or None when it is the only alternative)
-    alternatives: list[tuple[int, Any]]
+    alternatives: list[_AltVars]
 
 
 def _load_cp_model() -> Any:
@@ -160,9 +168,16 @@ class CpSatScheduler(Estimator):
 
         model = cp_model.CpModel()
         ops = self._build(model, problem, horizon)
-        scale, makespan_var = self._objective(model, problem, ops, horizon)
-        usable = warm is not None and makespan_of(warm) <= horizon
-        if usable and warm is not None and self.hint:
+        objective, scale, makespan_var = self._objective(model, problem, ops, horizon)
+        model.minimize(self._extend(model, problem, ops, objective, scale))
+        # A warm start that breaks the problem (a repair's previous schedule across a new
+        # breakdown) may still guide the search as a hint, but is never the answer.
+        usable = (
+            warm is not None
+            and makespan_of(warm) <= horizon
+            and check_schedule(problem, warm).feasible
+        )
+        if warm is not None and self.hint:
             self._hint(model, problem, ops, warm, makespan_var)
 
         solver = cp_model.CpSolver()
@@ -274,8 +289,9 @@ class CpSatScheduler(Estimator):
         # Per machine: intervals that must avoid downtime, and those that may span it.
         strict: dict[int, list[Any]] = {m: [] for m in range(problem.n_machines)}
         spanning: dict[int, list[Any]] = {m: [] for m in range(problem.n_machines)}
+        changeover = ChangeoverModel(model, problem, horizon)
         for j, job in enumerate(problem.jobs):
-            previous_end = None
+            previous: tuple[Any, int] | None = None  # end and lag of the previous operation
             for k, op in enumerate(job.operations):
                 start = model.new_int_var(job.release, horizon, f"s{j}_{k}")
                 end = model.new_int_var(job.release, horizon, f"e{j}_{k}")
@@ -287,28 +303,35 @@ class CpSatScheduler(Estimator):
                     )
                 ]
                 single = len(feasible_alts) == 1
-                alts: list[tuple[int, Any]] = []
+                alts: list[_AltVars] = []
                 for a in feasible_alts:
                     present = None if single else model.new_bool_var(f"p{j}_{k}_{a.machine}")
+                    # The machine is held from `held` (the changeover's start) to `end`.
+                    held, setup = changeover.add(j, k, a, start, end, present)
+                    base = a.duration if isinstance(setup, int) else setup + a.duration
+                    longest = a.duration + (
+                        0 if isinstance(setup, int) else changeover.longest(a.machine, j, a)
+                    )
                     breaks = problem.breaks(a.machine)
                     if op.may_span_break and breaks and a.duration > 0:
                         size = self._spanning_size(
-                            model, start, end, a.duration, breaks, present, horizon
+                            model, held, end, (base, a.duration, longest), breaks, present, horizon
                         )
-                        interval = self._interval(model, start, size, end, present)
+                        interval = self._interval(model, held, size, end, present)
                         spanning[a.machine].append(interval)
                     elif a.duration > 0:
-                        interval = self._interval(model, start, a.duration, end, present)
+                        interval = self._interval(model, held, base, end, present)
                         strict[a.machine].append(interval)
                     else:
                         self._interval(model, start, 0, end, present)
-                    alts.append((a.machine, present))
+                    alts.append(_AltVars(a.machine, present, held, setup))
                 if not single:
-                    model.add_exactly_one([p for _, p in alts])
-                if previous_end is not None:
-                    model.add(start >= previous_end)
-                previous_end = end
+                    model.add_exactly_one([alt.present for alt in alts])
+                if previous is not None:
+                    model.add(start >= previous[0] + previous[1])
+                previous = (end, op.lag_after)
                 ops[(j, k)] = _OpVars(start, end, alts)
+        changeover.add_sequences()
         for m in range(problem.n_machines):
             downtime = [
                 model.new_fixed_size_interval_var(s, e - s, f"down{m}_{s}")
@@ -334,7 +357,7 @@ class CpSatScheduler(Estimator):
         model: Any,
         start: Any,
         end: Any,
-        duration: int,
+        base: tuple[Any, int, int],  # changeover + duration, and its least and largest value
         breaks: tuple[tuple[int, int], ...],
         present: Any,
         horizon: int,
@@ -357,14 +380,15 @@ class CpSatScheduler(Estimator):
             model.add(start <= bs - 1).only_enforce_if(cover)
             model.add(end >= be + 1).only_enforce_if(cover)
             covered.append((cover, be - bs))
-        size = model.new_int_var(duration, duration + sum(n for _, n in covered), "")
-        model.add(size == duration + sum(c * n for c, n in covered))
+        work, least, largest = base
+        size = model.new_int_var(least, largest + sum(n for _, n in covered), "")
+        model.add(size == work + sum(c * n for c, n in covered))
         return size
 
     def _objective(
         self, model: Any, problem: Problem, ops: dict[tuple[int, int], _OpVars], horizon: int
-    ) -> tuple[float, Any]:
-        """Set the objective; returns its integer scale and the makespan variable."""
+    ) -> tuple[Any, float, Any]:
+        """The objective expression, its integer scale and the makespan variable."""
         horizon_ub = horizon
         job_ends = []
         for j, job in enumerate(problem.jobs):
@@ -375,8 +399,7 @@ class CpSatScheduler(Estimator):
         if not self.plain:
             model.add(makespan >= min(problem.trivial_lower_bound(), max(horizon_ub, 0)))
         if self.objective == "makespan":
-            model.minimize(makespan)
-            return 1.0, makespan
+            return makespan, 1.0, makespan
         tardiness = []
         for j, end in job_ends:
             job = problem.jobs[j]
@@ -388,11 +411,20 @@ class CpSatScheduler(Estimator):
         # With no due date at all the tardiness is the constant 0 (any schedule is optimal).
         total = sum(tardiness) if tardiness else 0 * makespan
         if self.objective == "weighted_tardiness":
-            model.minimize(total)
-            return 1.0, makespan
+            return total, 1.0, makespan
         a = round(self.mix_weight * MIX_SCALE)
-        model.minimize(a * makespan + (MIX_SCALE - a) * total)
-        return float(MIX_SCALE), makespan
+        return a * makespan + (MIX_SCALE - a) * total, float(MIX_SCALE), makespan
+
+    def _extend(
+        self,
+        model: Any,
+        problem: Problem,
+        ops: dict[tuple[int, int], _OpVars],
+        objective: Any,
+        scale: float,
+    ) -> Any:
+        """Hook for subclasses: extra constraints and objective terms (rescheduling)."""
+        return objective
 
     @staticmethod
     def _hint(
@@ -404,19 +436,26 @@ class CpSatScheduler(Estimator):
     ) -> None:
         for a in warm:
             v = ops[(a.job, a.op)]
-            model.add_hint(v.start, a.start)
+            model.add_hint(v.start, a.process_start)
             model.add_hint(v.end, a.end)
-            for machine, present in v.alternatives:
-                if present is not None:
-                    model.add_hint(present, machine == a.machine)
+            for alt in v.alternatives:
+                if alt.present is not None:
+                    model.add_hint(alt.present, alt.machine == a.machine)
+                if alt.machine == a.machine and not isinstance(alt.setup, int):
+                    model.add_hint(alt.setup, a.setup)
+                    model.add_hint(alt.held, a.start)
         model.add_hint(makespan, makespan_of(warm))
 
     @staticmethod
     def _extract(solver: Any, ops: dict[tuple[int, int], _OpVars]) -> tuple[Assignment, ...]:
         out = []
         for (j, k), v in sorted(ops.items()):
-            machine = next(m for m, p in v.alternatives if p is None or solver.boolean_value(p))
-            out.append(Assignment(j, k, machine, solver.value(v.start), solver.value(v.end)))
+            alt = next(
+                a for a in v.alternatives if a.present is None or solver.boolean_value(a.present)
+            )
+            setup = alt.setup if isinstance(alt.setup, int) else solver.value(alt.setup)
+            start = solver.value(v.start) - setup
+            out.append(Assignment(j, k, alt.machine, start, solver.value(v.end), setup))
         return tuple(out)
 
     def _result(

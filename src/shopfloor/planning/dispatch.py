@@ -14,8 +14,14 @@ Rules (higher priority first, ties by job index so a run is deterministic):
 - ``atc``: apparent tardiness cost, ``w/p * exp(-slack+ / (k * p_mean))`` with
   ``k = 2``; jobs without a due date rank after those with one, by most work remaining.
 
-A dispatched schedule respects routes, releases, machine capacity and calendars by
-construction; it may overrun the problem's horizon, which the checker then reports.
+Setups and lags: a candidate's changeover follows from the family last run on the
+machine (so the completion-time choice above already prefers staying in a family),
+it occupies the machine right before processing and may start before the part
+arrives; a job's next operation is ready ``lag_after`` after the previous one ends.
+
+A dispatched schedule respects routes, lags, releases, setups, machine capacity and
+calendars by construction; it may overrun the problem's horizon, which the checker
+then reports.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ def dispatch(problem: Problem, rule: Rule) -> tuple[Assignment, ...]:
     next_op = [0] * len(jobs)
     job_ready = [job.release for job in jobs]
     machine_free = [0] * problem.n_machines
+    machine_family = [problem.initial(m) for m in range(problem.n_machines)]
     # Remaining work per job with each operation at its shortest alternative.
     remaining = [sum(op.min_duration for op in job.operations) for job in jobs]
     mean_p = max(
@@ -78,8 +85,8 @@ def dispatch(problem: Problem, rule: Rule) -> tuple[Assignment, ...]:
     out: list[Assignment] = []
     left = problem.n_operations
 
-    def priority(c: tuple[int, int, int, int, int], now: int) -> tuple[float, float, int]:
-        j, _, dur, _, _ = c
+    def priority(c: tuple[int, int, int, int, int, int], now: int) -> tuple[float, float, int]:
+        j, _, dur, _, _, _ = c
         if rule == "spt":
             return (-dur, remaining[j], -j)
         if rule == "mwkr":
@@ -104,36 +111,41 @@ def dispatch(problem: Problem, rule: Rule) -> tuple[Assignment, ...]:
                     if zero:
                         t = job_ready[j]
                         out.append(Assignment(j, k, zero[0].machine, t, t))
+                        job_ready[j] = t + op.lag_after
                         next_op[j] += 1
                         left -= 1
                         flushed = True
         if not left:
             break
 
-        candidates: list[tuple[int, int, int, int, int]] = []  # (job, machine, dur, s, e)
+        # (job, machine, duration, start, end, setup); start..end includes the setup.
+        candidates: list[tuple[int, int, int, int, int, int]] = []
         for j, job in enumerate(jobs):
             k = next_op[j]
             if k >= len(job.operations):
                 continue
             op = job.operations[k]
             for alt in op.alternatives:
-                ready = max(job_ready[j], machine_free[alt.machine])
+                m = alt.machine
+                setup = problem.setup_time(m, machine_family[m], problem.family(j), alt.setup)
+                ready = max(job_ready[j] - setup, machine_free[m])
                 s, e = earliest_fit(
-                    ready, alt.duration, problem.breaks(alt.machine), op.may_span_break
+                    ready, setup + alt.duration, problem.breaks(m), op.may_span_break
                 )
-                candidates.append((j, alt.machine, alt.duration, s, e))
+                candidates.append((j, m, alt.duration, s, e, setup))
         best = min(candidates, key=lambda c: (c[4], c[3], c[0], c[1]))
         machine, completion = best[1], best[4]
         conflict = [c for c in candidates if c[1] == machine and c[3] < completion]
         now = min(c[3] for c in conflict)
 
-        j, machine, _, s, e = max(conflict, key=functools.partial(priority, now=now))
+        j, machine, _, s, e, setup = max(conflict, key=functools.partial(priority, now=now))
         k = next_op[j]
-        out.append(Assignment(j, k, machine, s, e))
+        out.append(Assignment(j, k, machine, s, e, setup))
         remaining[j] -= jobs[j].operations[k].min_duration
         next_op[j] += 1
-        job_ready[j] = e
+        job_ready[j] = e + jobs[j].operations[k].lag_after
         machine_free[machine] = e
+        machine_family[machine] = problem.family(j)
         left -= 1
     return tuple(out)
 
