@@ -9,8 +9,11 @@ environment variables ``SHOPFLOOR_*`` (nested with ``__``, e.g.
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -100,6 +103,91 @@ class MaintenanceSettings(BaseModel):
     cost_planned: float = Field(2000.0, gt=0, description="cost of a planned repair")
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """A daily working window ``"HH:MM-HH:MM"`` as minutes of the day ``(start, end)``.
+
+    ``end <= start`` means the window crosses midnight into the next day (a night shift,
+    ``"22:00-06:00"``); ``"24:00"`` is accepted as an end (the next midnight).
+    """
+    found = _WINDOW.match(text)
+    if found is None:
+        raise ValueError(f"working window '{text}' is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
+        raise ValueError(f"working window '{text}' has an impossible time")
+    start, end = 60 * h1 + m1, 60 * h2 + m2
+    if start == end:
+        raise ValueError(f"working window '{text}' is empty (use 00:00-24:00 for a whole day)")
+    return start, end
+
+
+class PlanningSettings(BaseModel):
+    working_days: list[str] = Field(
+        default_factory=lambda: list(WEEKDAYS[:5]),
+        description="days on which working windows start (mon .. sun)",
+    )
+    working_hours: list[str] = Field(
+        default_factory=lambda: ["06:00-22:00"],
+        description="daily working windows, local time 'HH:MM-HH:MM' (end <= start: overnight)",
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="dates (local) on which no working window starts"
+    )
+    timezone: str | None = Field(
+        None, description="time zone of the working calendar (default: production.timezone)"
+    )
+    horizon_days: int = Field(14, ge=1, description="length of the planning horizon in days")
+    objective: Literal["makespan", "weighted_tardiness", "mix"] = Field(
+        "mix", description="what the scheduler minimises"
+    )
+    time_limit_s: float = Field(30.0, gt=0, description="solver time limit in seconds")
+    workers: int = Field(2, ge=1, description="solver worker threads")
+    seed: int = Field(0, ge=0, description="solver random seed")
+    maintenance_window_h: float = Field(
+        4.0, gt=0, description="length of the window reserved for a recommended maintenance"
+    )
+    may_span_break: bool = Field(
+        True, description="an operation may pause over a non-working period and resume after"
+    )
+
+    @field_validator("working_days")
+    @classmethod
+    def _valid_days(cls, value: list[str]) -> list[str]:
+        full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        days = []
+        for item in value:
+            day = item.strip().lower()
+            if day not in WEEKDAYS and day not in full:
+                raise ValueError(f"working day '{item}' is not one of {', '.join(WEEKDAYS)}")
+            days.append(day[:3])
+        if not days:
+            raise ValueError("at least one working day is needed")
+        return sorted(set(days), key=WEEKDAYS.index)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _valid_hours(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one working window is needed")
+        for item in value:
+            parse_window(item)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -113,6 +201,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
 
     @classmethod
     def settings_customise_sources(

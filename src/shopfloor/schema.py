@@ -342,6 +342,54 @@ TABLES["alerts"] = _spec(
 )
 ALERT_STATES = ("open", "acknowledged", "closed")
 
+# Schedules made by the planner.  Append-only facts: a plan or a repair writes all its
+# operations under a new schedule_id (a repair names the schedule it repairs in
+# parent_id), nothing is ever rewritten, so every plan the plant was given stays readable.
+TABLES["schedules"] = _spec(
+    "schedules",
+    [
+        ("schedule_id", pa.string(), "id of the schedule (one per plan or repair)"),
+        ("parent_id", pa.string(), "the schedule this one repairs (null for a fresh plan)"),
+        ("created_at", TS, "when the schedule was made"),
+        ("origin", TS, "plan time 0: every time of the plan is minutes from it"),
+        ("order", pa.string(), "production order"),
+        ("item", pa.string(), "item the order makes (its setup family)"),
+        ("op_seq", pa.int32(), "operation sequence number in the item's routing"),
+        ("operation", pa.string(), "operation name"),
+        ("machine", pa.string(), "machine (asset id) the operation runs on"),
+        ("start", TS, "the machine is held from here: changeover first"),
+        ("end", TS, "end of processing"),
+        ("setup_end", TS, "end of the changeover, start of processing"),
+        ("objective", pa.string(), "objective minimised: makespan, weighted_tardiness or mix"),
+        ("objective_value", pa.float64(), "its value, in minutes (weighted for tardiness)"),
+        ("status", pa.string(), "solver status: optimal or feasible"),
+        ("lower_bound", pa.float64(), "solver's bound on the objective"),
+        ("reason", pa.string(), "plan, or 'reschedule: ' and the disruptions repaired"),
+        (
+            "breakdowns",
+            pa.string(),
+            "breakdowns the schedule works around, JSON [{machine, start, end}] (repairs)",
+        ),
+    ],
+    required=(
+        "schedule_id",
+        "created_at",
+        "origin",
+        "order",
+        "op_seq",
+        "machine",
+        "start",
+        "end",
+        "setup_end",
+        "objective",
+        "status",
+        "reason",
+    ),
+    key=("schedule_id", "order", "op_seq"),
+    description="schedules from the planner, one row per operation (append-only)",
+    lineage=False,
+)
+
 READINGS = TABLES["readings"].schema
 
 

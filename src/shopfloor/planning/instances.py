@@ -8,6 +8,11 @@
   files), then ``n_jobs`` lines of durations, then ``n_jobs`` lines of machines,
   numbered from 1 (a file whose machines include 0 is read as numbered from 0).  The
   ``processing times :`` / ``machines :`` labels are optional.
+- **shopfloor** (``format="shopfloor"``, a ``.json`` file): a whole :class:`Problem` as
+  JSON (releases, due dates, weights, families, flexible alternatives with setups, lags,
+  downtimes, a setup matrix, initial families, a horizon); see
+  :mod:`shopfloor.planning.problem_json`.  A lake plan exports to it
+  (``schedule plan --export``) so it can be re-solved with ``schedule solve``.
 
 Every malformed input raises :class:`InputError` naming the file and the line, because
 a benchmark run that silently reads a truncated file reports a wrong figure.
@@ -20,9 +25,10 @@ from typing import Literal
 
 from shopfloor.errors import InputError
 from shopfloor.planning.problem import Problem
+from shopfloor.planning.problem_json import parse_shopfloor, problem_to_json
 
-Format = Literal["jsplib", "taillard"]
-FORMATS: tuple[str, ...] = ("jsplib", "taillard")
+Format = Literal["jsplib", "taillard", "shopfloor"]
+FORMATS: tuple[str, ...] = ("jsplib", "taillard", "shopfloor")
 
 # (line number, integer tokens) of one data line.
 _Line = tuple[int, list[int]]
@@ -156,7 +162,10 @@ def _check_pair(
 
 
 def detect_format(text: str) -> Format:
-    """Taillard if it has the labels or durations-then-machines shape, else JSPLIB."""
+    """shopfloor for a JSON object; Taillard if it has the labels or the
+    durations-then-machines shape; else JSPLIB."""
+    if text.lstrip().startswith("{"):
+        return "shopfloor"
     lowered = text.lower()
     if "processing times" in lowered or "machines :" in lowered:
         return "taillard"
@@ -177,7 +186,10 @@ def detect_format(text: str) -> Format:
 
 
 def read_instance(path: Path | str, format: str | None = None) -> Problem:
-    """Read one instance file; ``format`` is ``"jsplib"``, ``"taillard"`` or detected."""
+    """Read one instance file; ``format`` is one of :data:`FORMATS` or detected.
+
+    A ``.json`` file is read as the shopfloor format unless ``format`` says otherwise.
+    """
     path = Path(path)
     source = str(path)
     try:
@@ -186,9 +198,22 @@ def read_instance(path: Path | str, format: str | None = None) -> Problem:
         raise InputError("no such file", source=source) from None
     except UnicodeDecodeError:
         raise InputError("not a text file", source=source) from None
-    fmt = format or detect_format(text)
+    fmt = format or ("shopfloor" if path.suffix.lower() == ".json" else detect_format(text))
+    if fmt == "shopfloor":
+        return parse_shopfloor(text, source, path.stem)
     if fmt == "jsplib":
         return parse_jsplib(text, source, path.name)
     if fmt == "taillard":
         return parse_taillard(text, source, path.name)
     raise InputError(f"unknown format '{fmt}' (use one of {', '.join(FORMATS)})", source=source)
+
+
+__all__ = [
+    "FORMATS",
+    "detect_format",
+    "parse_jsplib",
+    "parse_shopfloor",
+    "parse_taillard",
+    "problem_to_json",
+    "read_instance",
+]

@@ -25,8 +25,9 @@ Model (flexible job shop):
   ``initial_family``) is of another family: the :class:`Setup` entry for that machine and
   pair of families when the problem lists one, else the alternative's ``setup``; none
   between operations of the same family.  The changeover occupies the machine right
-  before processing (it counts as machine time: it cannot run in a downtime) and may
-  happen before the part arrives; processing starts after it.
+  before processing (it counts as machine time: it never runs in a downtime; an
+  operation that may span breaks pauses over one, changeover included) and may happen
+  before the part arrives; processing starts after it.
 - minimum lags: an operation's ``lag_after`` (transport, cooling, curing) is the least
   time between its end and the start of the job's next operation.
 - ``horizon``, when given, is the end of the planning window: everything must finish
@@ -294,8 +295,9 @@ class Problem:
 class Assignment:
     """Operation ``op`` of job ``job`` holds ``machine`` from ``start`` to ``end``.
 
-    The first ``setup`` time units are the changeover; processing runs from
-    ``start + setup`` (:attr:`process_start`) to ``end``.
+    The first ``setup`` time units of work are the changeover; processing runs from
+    ``start + setup`` (:attr:`process_start`; later when a break the operation may span
+    interrupts the changeover) to ``end``.
     """
 
     job: int

@@ -103,7 +103,7 @@ def disrupted_problem(problem: Problem, disruptions: Sequence[Disruption], now: 
     )
 
 
-def _frozen(
+def frozen_operations(
     previous: Sequence[Assignment], disruptions: Sequence[Disruption], now: int
 ) -> dict[tuple[int, int], Assignment]:
     """Operations that started before ``now`` and were not interrupted (nor follow one)."""
@@ -382,7 +382,7 @@ def reschedule(
             field="previous",
         )
     repaired = disrupted_problem(problem, disruptions, now)
-    frozen = _frozen(previous, disruptions, now)
+    frozen = frozen_operations(previous, disruptions, now)
     scheduler = _Repair(
         {(a.job, a.op): a for a in previous},
         frozen,

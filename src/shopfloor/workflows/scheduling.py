@@ -58,6 +58,7 @@ def solve_files(
     workers: int = 2,
     seed: int = 0,
     plain: bool = False,
+    deterministic: bool = False,
 ) -> Iterator[InstanceResult]:
     """Solve each instance file with CP-SAT (or the plain baseline model)."""
     if format is not None and format not in FORMATS:
@@ -82,6 +83,10 @@ def solve_files(
         "workers": workers,
         "seed": seed,
     }
-    scheduler = PlainCpSatScheduler(**params) if plain else CpSatScheduler(**params)
+    scheduler = (
+        PlainCpSatScheduler(**params)
+        if plain
+        else CpSatScheduler(**params, deterministic=deterministic)
+    )
     for problem in problems:
         yield InstanceResult.from_schedule(scheduler.solve(problem))
