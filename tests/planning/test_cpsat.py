@@ -166,3 +166,10 @@ def test_deterministic_mode_repeats_the_same_schedule() -> None:
     first = CpSatScheduler(**params).solve(problem)  # type: ignore[arg-type]
     second = CpSatScheduler(**params).solve(problem)  # type: ignore[arg-type]
     assert first.feasible and first.assignments == second.assignments
+
+
+def test_busiest_machine_counts_positive_operations_per_machine() -> None:
+    from shopfloor.planning.cpsat import busiest_machine
+
+    problem = Problem.job_shop([[(0, 3), (1, 0)], [(0, 2), (1, 4)], [(0, 1)]])
+    assert busiest_machine(problem) == 3  # machine 0; the zero-length op on 1 is no load
