@@ -158,3 +158,32 @@ def test_reschedule_arguments(tmp_path: Path, args: list[str], match: str) -> No
     result = runner.invoke(app, ["reschedule", "--lake", str(tmp_path / "lake"), *args])
     assert isinstance(result.exception, InputError)
     assert match in str(result.exception)
+
+
+@pytest.mark.slow
+def test_reschedule_json_on_the_demo_plant(demo_plant) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from tests.conftest import DEMO_END
+
+    lake, _ = demo_plant
+    planned = runner.invoke(
+        app, ["plan", "--lake", str(lake.path), "--from", DEMO_END, "--time-limit", "5", "--json"]
+    )
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.stdout)
+    busy = pd.DataFrame(plan["operations"])
+    machine = busy["machine"].value_counts().index[0]
+    at = (pd.Timestamp(DEMO_END, tz="UTC") + pd.Timedelta(hours=8)).isoformat()
+    result = runner.invoke(
+        app,
+        [
+            "reschedule", "--lake", str(lake.path), "--down", machine, "--at", at, "--for", "3h",
+            "--now", at, "--time-limit", "5", "--stability-weight", "0", "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["parent_id"] == plan["schedule_id"] and payload["feasible"] is True
+    assert payload["reason"].startswith(f"reschedule: {machine} down")
+    assert 0.0 <= payload["kept_share"] <= 1.0

@@ -272,6 +272,15 @@ def reschedule_command(
         ),
     ] = None,
     objective: ObjectiveOption = None,
+    stability_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--stability-weight",
+            help="What one moved operation is worth in objective minutes (default: the mean "
+            "operation length; 0 re-optimises freely).",
+            show_default=False,
+        ),
+    ] = None,
     time_limit: TimeLimitOption = None,
     workers: WorkersOption = None,
     seed: SeedOption = None,
@@ -307,6 +316,7 @@ def reschedule_command(
         rush_orders=list(rush or []),
         now=moment,
         objective=objective,
+        stability_weight=stability_weight,
         time_limit_s=time_limit,
         workers=workers,
         seed=seed,
