@@ -1,0 +1,67 @@
+"""Forecast metrics against hand-computed values and the edge cases a benchmark meets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shopfloor.errors import InputError
+from shopfloor.supply.metrics import (
+    coverage,
+    mase,
+    naive_scale,
+    pinball_loss,
+    rmsse,
+    scaled_pinball_loss,
+)
+
+HISTORY = np.array([[0.0, 2.0, 0.0, 4.0], [1.0, 1.0, 1.0, 1.0]])  # second: constant
+
+
+def test_naive_scale_and_missing_months() -> None:
+    # |2-0|, |0-2|, |4-0| -> mean 8/3; a constant series has no scale.
+    np.testing.assert_allclose(naive_scale(HISTORY), [8 / 3, np.nan])
+    gappy = np.array([[1.0, np.nan, 3.0, 5.0]])  # only the pair (3, 5) is complete
+    np.testing.assert_allclose(naive_scale(gappy), [2.0])
+    np.testing.assert_allclose(naive_scale(np.array([[1.0, 5.0, 2.0, 9.0]]), lag=2), [2.5])
+    assert np.isnan(naive_scale(np.array([[np.nan, np.nan, np.nan]]))).all()
+    assert np.isnan(naive_scale(np.array([[1.0]]))).all()  # too short for one pair
+
+
+def test_mase_rmsse_by_hand() -> None:
+    actual = np.array([[1.0, 3.0], [1.0, 1.0]])
+    forecast = np.array([[2.0, 1.0], [1.0, 1.0]])
+    # errors 1, 2: MAE 1.5 / (8/3) = 0.5625; MSE 2.5 / mean(4, 4, 16) = 2.5 / 8.
+    np.testing.assert_allclose(mase(actual, forecast, HISTORY), [0.5625, np.nan])
+    np.testing.assert_allclose(rmsse(actual, forecast, HISTORY), [np.sqrt(2.5 / 8), np.nan])
+
+
+def test_pinball_and_scaled_pinball_by_hand() -> None:
+    actual = np.array([[4.0, 0.0]])
+    q = np.array([[2.0, 2.0]])
+    # Under-forecast by 2 at 0.9: 1.8; over-forecast by 2: 0.2 -> mean 1.0.
+    np.testing.assert_allclose(pinball_loss(actual, q, 0.9), [1.0])
+    np.testing.assert_allclose(pinball_loss(actual, q, 0.5), [1.0])
+    spl = scaled_pinball_loss(actual, {0.5: q, 0.9: q}, HISTORY[:1])
+    np.testing.assert_allclose(spl, [1.0 / (8 / 3)])
+    with pytest.raises(InputError, match="not in"):
+        pinball_loss(actual, q, 1.0)
+    with pytest.raises(InputError, match="at least one"):
+        scaled_pinball_loss(actual, {}, HISTORY[:1])
+
+
+def test_coverage_pools_present_outcomes() -> None:
+    actual = np.array([[1.0, np.nan, 5.0], [0.0, 2.0, 3.0]])
+    upper = np.array([[1.0, 9.0, 4.0], [0.0, 1.0, 3.0]])
+    assert coverage(actual, upper) == pytest.approx(3 / 5)
+    with pytest.raises(InputError, match="no outcome"):
+        coverage(np.array([[np.nan]]), np.array([[1.0]]))
+
+
+def test_shapes_are_checked() -> None:
+    with pytest.raises(InputError, match="does not match"):
+        mase(np.zeros((2, 3)), np.zeros((2, 2)), HISTORY)
+    with pytest.raises(InputError, match="2-D"):
+        rmsse(np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), HISTORY)
+    # A single series may be given as a 1-D row.
+    np.testing.assert_allclose(mase([1.0, 3.0], [2.0, 1.0], HISTORY[0]), [0.5625])
