@@ -1,11 +1,18 @@
 """Demand forecasting and inventory (DESIGN section 3: pure analytics).
 
 So far: the forecast-accuracy metrics every forecaster and benchmark of this package
-reports (:mod:`shopfloor.supply.metrics`).
+reports (:mod:`shopfloor.supply.metrics`) and demand classification: ADI / CV² and
+ABC / XYZ (:mod:`shopfloor.supply.classification`).
 """
 
 from __future__ import annotations
 
+from shopfloor.supply.classification import (
+    DemandProfile,
+    abc_classes,
+    classify_demand,
+    xyz_classes,
+)
 from shopfloor.supply.metrics import (
     coverage,
     mase,
@@ -16,10 +23,14 @@ from shopfloor.supply.metrics import (
 )
 
 __all__ = [
+    "DemandProfile",
+    "abc_classes",
+    "classify_demand",
     "coverage",
     "mase",
     "naive_scale",
     "pinball_loss",
     "rmsse",
     "scaled_pinball_loss",
+    "xyz_classes",
 ]
