@@ -1,8 +1,9 @@
 """Demand forecasting and inventory (DESIGN section 3: pure analytics).
 
 So far: the forecast-accuracy metrics every forecaster and benchmark of this package
-reports (:mod:`shopfloor.supply.metrics`) and demand classification: ADI / CV² and
-ABC / XYZ (:mod:`shopfloor.supply.classification`).
+reports (:mod:`shopfloor.supply.metrics`), demand classification: ADI / CV² and
+ABC / XYZ (:mod:`shopfloor.supply.classification`), and lead-time demand with reorder
+points and lot sizes (:mod:`shopfloor.supply.inventory`).
 """
 
 from __future__ import annotations
