@@ -3,7 +3,8 @@
 So far: the forecast-accuracy metrics every forecaster and benchmark of this package
 reports (:mod:`shopfloor.supply.metrics`), demand classification: ADI / CV² and
 ABC / XYZ (:mod:`shopfloor.supply.classification`), and lead-time demand with reorder
-points and lot sizes (:mod:`shopfloor.supply.inventory`).
+points and lot sizes (:mod:`shopfloor.supply.inventory`), supplier scorecards
+(:mod:`shopfloor.supply.suppliers`).
 """
 
 from __future__ import annotations
