@@ -43,21 +43,14 @@ from shopfloor.planning import (
     read_instance,
     reschedule,
 )
-from shopfloor.planning.problem import Assignment, Problem
-from shopfloor.planning.reschedule import compare, disrupted_problem, frozen_operations, right_shift
-
-
-def _kept_share(
-    previous: tuple[Assignment, ...],
-    current: tuple[Assignment, ...],
-    frozen: set[tuple[int, int]],
-    down: int,
-) -> float:
-    moved = {(m.job, m.op) for m in compare(previous, current) if m.change != "time"}
-    unaffected = [
-        (a.job, a.op) for a in previous if (a.job, a.op) not in frozen and a.machine != down
-    ]
-    return sum(key not in moved for key in unaffected) / max(1, len(unaffected))
+from shopfloor.planning.problem import Problem
+from shopfloor.planning.reschedule import (
+    compare,
+    disrupted_problem,
+    frozen_operations,
+    kept_share,
+    right_shift,
+)
 
 
 def run_instance(problem: Problem, time_limit: float, workers: int) -> dict[str, Any]:
@@ -81,7 +74,7 @@ def run_instance(problem: Problem, time_limit: float, workers: int) -> dict[str,
     assert check_schedule(disrupted, shifted).feasible
     out["right_shift"] = {
         "makespan": max(a.end for a in shifted),
-        "kept_share": _kept_share(previous, shifted, set(frozen), machine),
+        "kept_share": kept_share(previous, compare(previous, shifted), set(frozen), {machine}),
         "seconds": time.perf_counter() - began,
     }
     for name, weight in (("repair", None), ("from_scratch", 0.0)):

@@ -356,6 +356,22 @@ def compare(previous: Sequence[Assignment], current: Sequence[Assignment]) -> tu
     return tuple(moves)
 
 
+def kept_share(
+    previous: Sequence[Assignment],
+    moves: Sequence[Move],
+    frozen: set[tuple[int, int]],
+    down: set[int],
+) -> float:
+    """Share of unaffected operations (previously planned, not frozen, not on a machine in
+    ``down``) that kept their machine and relative order (1 when there are none)."""
+    unaffected = [
+        (a.job, a.op) for a in previous if (a.job, a.op) not in frozen and a.machine not in down
+    ]
+    moved = {(m.job, m.op) for m in moves if m.change in ("machine", "sequence")}
+    kept = sum(1 for key in unaffected if key not in moved)
+    return kept / len(unaffected) if unaffected else 1.0
+
+
 def reschedule(
     problem: Problem,
     previous: Sequence[Assignment],
@@ -397,15 +413,10 @@ def reschedule(
     schedule = dataclasses.replace(scheduler.solve(repaired), lower_bound=None, gap=None)
     moves = compare(previous, schedule.assignments)
     down = {d.machine for d in disruptions if isinstance(d, MachineDown)}
-    unaffected = [
-        (a.job, a.op) for a in previous if (a.job, a.op) not in frozen and a.machine not in down
-    ]
-    moved = {(m.job, m.op) for m in moves if m.change in ("machine", "sequence")}
-    kept = sum(1 for key in unaffected if key not in moved)
     return Reschedule(
         schedule=schedule,
         problem=repaired,
         moves=moves,
         frozen=len(frozen),
-        kept_share=kept / len(unaffected) if unaffected else 1.0,
+        kept_share=kept_share(previous, moves, set(frozen), down),
     )

@@ -12,6 +12,7 @@ the schedule's origin.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass
@@ -471,9 +472,6 @@ def reschedule_lake(
     for j in rush_jobs:  # reschedule() releases them at `now` at the earliest
         disruptions.append(RushOrder(full.problem.jobs[j]))
         words.append(f"rush {full.orders[j]}")
-    kwargs: dict[str, Any] = {}
-    if stability_weight is not None:
-        kwargs["stability_weight"] = stability_weight
     result = reschedule(
         base.problem,
         previous,
@@ -483,18 +481,10 @@ def reschedule_lake(
         time_limit_s=options.time_limit_s,
         workers=options.workers,
         seed=options.seed,
-        **kwargs,
+        stability_weight=stability_weight,
     )
-    order_of = [*base_jobs, *rush_jobs]  # job index in the repaired problem -> in `full`
-    repaired = PlanningProblem(
-        result.problem,
-        base.origin,
-        tuple(full.orders[j] for j in order_of),
-        tuple(full.items[j] for j in order_of),
-        tuple(full.operations[j] for j in order_of),
-        base.machines,
-        full.complete,
-    )
+    # Job k of the repaired problem is job k of [*base_jobs, *rush_jobs] in `full`.
+    repaired = full.with_jobs([*base_jobs, *rush_jobs], result.problem)
     _require_feasible(result.schedule, _days(result.problem))
     reason = "reschedule: " + "; ".join(words)
     new_id, rows = _store(lake, repaired, result.schedule, reason, stored.schedule_id, breakdowns)
@@ -541,23 +531,12 @@ def _subset(
         planning.origin,
         horizon,
     )
-    return PlanningProblem(
-        Problem(
-            tuple(problem.jobs[j] for j in jobs),
-            problem.n_machines,
-            (*problem.downtimes, *extra),
-            problem.horizon,
-            problem.name,
-            problem.setups,
-            problem.initial_family,
-        ),
-        planning.origin,
-        tuple(planning.orders[j] for j in jobs),
-        tuple(planning.items[j] for j in jobs),
-        tuple(planning.operations[j] for j in jobs),
-        planning.machines,
-        planning.complete,
+    subset = dataclasses.replace(
+        problem,
+        jobs=tuple(problem.jobs[j] for j in jobs),
+        downtimes=(*problem.downtimes, *extra),
     )
+    return planning.with_jobs(jobs, subset)
 
 
 def _moves_frame(planning: PlanningProblem, moves: Any) -> pd.DataFrame:

@@ -80,6 +80,18 @@ class PlanningProblem:
     def minutes(self, stamp: datetime) -> int:
         return minutes_from(self.origin, stamp)
 
+    def with_jobs(self, jobs: Sequence[int], problem: Problem) -> PlanningProblem:
+        """``problem``, whose job k is this one's job ``jobs[k]``, with the matching names."""
+        return PlanningProblem(
+            problem,
+            self.origin,
+            tuple(self.orders[j] for j in jobs),
+            tuple(self.items[j] for j in jobs),
+            tuple(self.operations[j] for j in jobs),
+            self.machines,
+            self.complete,
+        )
+
     def job_of(self, order: str) -> int:
         return self.orders.index(order)
 
