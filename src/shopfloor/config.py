@@ -188,6 +188,20 @@ class PlanningSettings(BaseModel):
         return value
 
 
+class SupplySettings(BaseModel):
+    period: Literal["day", "week", "month"] = Field(
+        "week",
+        description="time bucket of demand forecasts and inventory policies (weeks start Monday)",
+    )
+    horizon_periods: int = Field(13, ge=1, description="forecast horizon in periods")
+    fill_rate: float = Field(
+        0.95, gt=0, lt=1, description="target fill rate (share of demand served from stock)"
+    )
+    in_full_tolerance: float = Field(
+        0.0, ge=0, lt=1, description="supplier scorecards: a delivery within this share is in full"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -202,6 +216,7 @@ class Settings(BaseSettings):
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    supply: SupplySettings = Field(default_factory=SupplySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,7 @@ from shopfloor.cli import (
     production_cmd,
     quality_cmd,
     schedule_cmd,
+    supply_cmd,
 )
 from shopfloor.cli.ingest_cmd import ingest_command
 from shopfloor.cli.output import err_console
@@ -36,6 +37,7 @@ app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(maintenance_cmd.app, name="maintenance")
 app.add_typer(maintenance_cmd.models_app, name="models")
 app.add_typer(schedule_cmd.app, name="schedule")
+app.add_typer(supply_cmd.app, name="supply")
 app.add_typer(benchmark_cmd.app, name="benchmark")
 
 

@@ -1,0 +1,88 @@
+"""`shopfloor supply ...` (its sub-app; main.py registers it as `supply`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shopfloor.cli.supply_cmd import app
+from shopfloor.demo_plant.supply import Supply
+from shopfloor.lake import Lake
+from tests.workflows.supply_lake import demo_supply_lake
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, Supply]:
+    return demo_supply_lake(tmp_path_factory.mktemp("supply-cli"))
+
+
+def test_suppliers_json(demo: tuple[Lake, Supply]) -> None:
+    lake, supply = demo
+    result = runner.invoke(
+        app, ["suppliers", "--lake", str(lake.path), "--tolerance", "0.1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["tolerance"] == 0.1 and payload["deliveries_version"] == 0
+    rows = payload["suppliers"]
+    assert [r["supplier"] for r in rows] == sorted(supply.deliveries["supplier"].unique())
+    assert set(rows[0]) == {
+        "supplier", "lines", "open_lines", "on_time", "in_full", "otif", "lead_time_mean_d",
+        "lead_time_sd_d", "lead_time_p90_d", "quantity_accuracy",
+    }  # fmt: skip
+    received = supply.deliveries["received"].notna()
+    assert sum(r["lines"] for r in rows) == received.sum()
+    assert sum(r["open_lines"] for r in rows) == (~received).sum()
+    assert all(0.0 <= r["otif"] <= r["on_time"] <= 1.0 for r in rows)
+
+
+def test_suppliers_table(demo: tuple[Lake, Supply]) -> None:
+    lake, _ = demo
+    result = runner.invoke(app, ["suppliers", "--lake", str(lake.path)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "supplier scorecards" in result.stdout and "in full: exact quantity" in result.stdout
+    assert "SUP-ACME" in result.stdout and "%" in result.stdout
+
+
+def test_the_group_lists_its_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0 and "suppliers" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "error: field 'deliveries': the lake has no supplier deliveries yet: ingest it "
+         "into 'deliveries'"),
+        (["--tolerance", "1.5"], "error: field 'tolerance': must lie in [0, 1), not 1.5"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    from shopfloor.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["supply", "suppliers", "--lake", str(tmp_path / "lake"), *args])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+@pytest.mark.slow
+def test_suppliers_on_the_demo_plant(demo_plant) -> None:  # type: ignore[no-untyped-def]
+    from shopfloor.workflows import supply as workflow
+
+    lake, _ = demo_plant
+    result = runner.invoke(app, ["suppliers", "--lake", str(lake.path), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["suppliers"]
+    assert {r["supplier"] for r in rows} == {"SUP-ACME", "SUP-BOLT", "SUP-CAST", "SUP-DYNA"}
+    # The workflows the next commands build on read the same lake.
+    weekly = workflow.demand_matrix(lake)
+    assert weekly.n_periods >= 104 and not (weekly.values < 0).any()
+    assert workflow.inventory_position(lake).missing_items == ()
