@@ -1,4 +1,4 @@
-"""`shopfloor benchmark cmapss | skab | ai4i | jobshop`: public datasets, their own protocols."""
+"""`shopfloor benchmark cmapss | skab | ai4i | carparts | jobshop`: datasets, own protocols."""
 
 from __future__ import annotations
 
@@ -97,6 +97,24 @@ def ai4i_command(
     with _status(not json) as progress:
         report = run_ai4i(data, seed=seed, progress=progress)
     _show("AI4I 2020", report.as_dict(), json)
+
+
+@app.command("carparts")
+def carparts_command(
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="The car-parts CSV (or its directory).", show_default=False),
+    ],
+    horizon: Annotated[int, typer.Option(help="Months held out and forecast.")] = 6,
+    seed: Annotated[int, typer.Option(help="Random seed of the forecaster.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Spare-parts demand: fit on all but the last months, forecast them, score quantiles."""
+    from shopfloor.workflows.benchmarks.carparts import run_carparts
+
+    with _status(not json) as progress:
+        report = run_carparts(data, horizon=horizon, seed=seed, progress=progress)
+    _show("car parts", report.as_dict(), json)
 
 
 @app.command("jobshop")
