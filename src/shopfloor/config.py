@@ -200,6 +200,29 @@ class SupplySettings(BaseModel):
     in_full_tolerance: float = Field(
         0.0, ge=0, lt=1, description="supplier scorecards: a delivery within this share is in full"
     )
+    service_level: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="target cycle service level; when set, policies aim at it, not the fill rate",
+    )
+    policy_kind: Literal["sQ", "sS", "RS"] = Field(
+        "sQ", description="inventory policy: sQ (reorder point, lot), sS (min-max), RS (periodic)"
+    )
+    review_period: int = Field(1, ge=1, description="periods between reviews of an RS policy")
+    holding_rate: float = Field(
+        0.25, gt=0, description="yearly holding cost as a share of the unit cost"
+    )
+    order_cost: float = Field(50.0, ge=0, description="cost of placing one purchase order")
+    lot_sizing: Literal["auto", "optimal", "eoq"] = Field(
+        "auto",
+        description="lot size of sQ/sS policies: 'optimal' searches it with the reorder point, "
+        "'eoq' takes the lot-sized EOQ, 'auto' searches for slow movers only (fast: EOQ)",
+    )
+    default_lead_time_days: float = Field(
+        14.0, ge=0, description="lead time of a supplier without received deliveries (days)"
+    )
+    seed: int = Field(0, ge=0, description="seed of the demand forecasts' sampling")
 
 
 class Settings(BaseSettings):

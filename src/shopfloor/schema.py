@@ -390,6 +390,89 @@ TABLES["schedules"] = _spec(
     lineage=False,
 )
 
+# Demand forecasts.  Append-only: one run writes every series x future period under a new
+# forecast_id, with the Delta version of `demand` it read, so a forecast stays comparable
+# with what was then sold.
+TABLES["forecasts"] = _spec(
+    "forecasts",
+    [
+        ("forecast_id", pa.string(), "id of the forecast run"),
+        ("created_at", TS, "when the forecast was made"),
+        ("period", pa.string(), "time bucket: day, week or month"),
+        ("period_start", pa.date32(), "first day of the forecast period"),
+        ("step", pa.int32(), "periods ahead of the history's end (1 = the next one)"),
+        ("item", pa.string(), "item"),
+        ("location", pa.string(), "stocking location"),
+        ("demand_class", pa.string(), "smooth, erratic, intermittent, lumpy or none (history)"),
+        ("silence", pa.float64(), "probability of no demand at all over the horizon"),
+        ("mean", pa.float64(), "expected demand in the period"),
+        ("point", pa.float64(), "point forecast (RMSSE-optimal: below the mean if likely silent)"),
+        ("q50", pa.float64(), "median demand in the period"),
+        ("q80", pa.float64(), "80 % quantile of demand in the period"),
+        ("q90", pa.float64(), "90 % quantile of demand in the period"),
+        ("q95", pa.float64(), "95 % quantile of demand in the period"),
+        ("history_end", pa.date32(), "first day after the history the forecast was fitted on"),
+        ("demand_version", pa.int64(), "Delta version of `demand` read"),
+    ],
+    required=(
+        "forecast_id",
+        "created_at",
+        "period",
+        "period_start",
+        "step",
+        "item",
+        "location",
+        "mean",
+        "demand_version",
+    ),
+    key=("forecast_id", "item", "location", "period_start"),
+    description="demand forecasts with quantiles, one row per series and period (append-only)",
+    lineage=False,
+)
+
+# Inventory policies designed on a forecast.  Append-only: one run writes a row per
+# item x location under a new policy_id; the latest run is the one in force.
+TABLES["policies"] = _spec(
+    "policies",
+    [
+        ("policy_id", pa.string(), "id of the policy run"),
+        ("created_at", TS, "when the policies were designed"),
+        ("forecast_id", pa.string(), "the forecast whose demand distributions they use"),
+        ("period", pa.string(), "time bucket of the figures: day, week or month"),
+        ("item", pa.string(), "item"),
+        ("location", pa.string(), "stocking location"),
+        ("supplier", pa.string(), "supplier the item is ordered from"),
+        ("kind", pa.string(), "sQ (reorder point, lot), sS (min-max) or RS (periodic)"),
+        ("review_period", pa.int32(), "periods between reviews (1 for sQ and sS)"),
+        ("reorder_point", pa.int64(), "order when the inventory position is at or below it"),
+        ("order_quantity", pa.int64(), "sQ: the lot ordered (a multiple of it)"),
+        ("order_up_to", pa.int64(), "sS and RS: the level ordered up to"),
+        ("target_kind", pa.string(), "fill_rate or csl (cycle service level)"),
+        ("target", pa.float64(), "the service target"),
+        ("expected_fill_rate", pa.float64(), "fill rate the policy achieves in the model"),
+        ("expected_csl", pa.float64(), "cycle service level the policy achieves in the model"),
+        ("safety_stock", pa.float64(), "expected net stock just before a delivery"),
+        ("expected_on_hand", pa.float64(), "mean stock on hand"),
+        ("orders_per_period", pa.float64(), "mean orders placed per period"),
+        ("expected_cost", pa.float64(), "holding + ordering cost per period"),
+        ("demand_mean", pa.float64(), "expected demand per period (from the forecast)"),
+        ("lead_time_mean", pa.float64(), "mean lead time in periods"),
+        ("lead_time_source", pa.string(), "deliveries (received lines) or the default setting"),
+        ("unit_cost", pa.float64(), "unit cost from the item master"),
+        ("holding_cost", pa.float64(), "holding cost per unit and period"),
+        ("order_cost", pa.float64(), "cost per order"),
+        ("moq", pa.int64(), "minimum order quantity"),
+        ("pack_size", pa.int64(), "orders are multiples of it"),
+        ("note", pa.string(), "why a series has no policy, or what was assumed"),
+        ("items_version", pa.int64(), "Delta version of `items` read"),
+        ("deliveries_version", pa.int64(), "Delta version of `deliveries` read (null: none)"),
+    ],
+    required=("policy_id", "created_at", "forecast_id", "period", "item", "location", "kind"),
+    key=("policy_id", "item", "location"),
+    description="inventory policies per item and location (append-only; latest run in force)",
+    lineage=False,
+)
+
 READINGS = TABLES["readings"].schema
 
 

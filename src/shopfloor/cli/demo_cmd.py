@@ -12,7 +12,7 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
-from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, steps
+from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, records, steps
 from shopfloor.cli.quality_cmd import summary_table
 from shopfloor.config import load_settings
 from shopfloor.errors import InputError
@@ -93,13 +93,60 @@ def _print(summary: DemoSummary) -> None:
             f"{rel['mtbf_h'].mean():.0f} h, mean MTTR {rel['mttr_h'].mean():.1f} h"
         )
     _print_maintenance(summary)
+    _print_supply(summary)
     timing = ", ".join(f"{k} {v:.0f} s" for k, v in summary.seconds.items())
     console.print(f"done in {sum(summary.seconds.values()):.0f} s ({timing})")
     console.print(
         f"next: shopfloor lake info --lake {summary.lake}; shopfloor dq check "
         f"--lake {summary.lake} --html dq.html; shopfloor oee --by line --lake "
-        f"{summary.lake}; shopfloor maintenance alerts --lake {summary.lake}"
+        f"{summary.lake}; shopfloor maintenance alerts --lake {summary.lake}; shopfloor supply "
+        f"reorder --lake {summary.lake}"
     )
+
+
+def _print_supply(summary: DemoSummary) -> None:
+    from shopfloor.cli.supply_cmd import reorder_table
+
+    s = summary.supply
+    acc = s.accuracy
+    table = Table(
+        title=f"demand forecast backtest: last {acc.horizon} {acc.period}s of {acc.series} "
+        "series held out (lower is better; coverage_90 should be near 90 %)"
+    )
+    for column in ("forecast", "MASE", "RMSSE", "SPL", "coverage_90"):
+        table.add_column(column, justify="left" if column == "forecast" else "right")
+    for score in acc.scores:
+        table.add_row(
+            score.method,
+            f"{score.mase:.2f}",
+            f"{score.rmsse:.2f}",
+            f"{score.spl:.2f}",
+            f"{score.coverage_90:.0%}",
+        )
+    console.print(table)
+    p = s.policies
+    orders = s.reorder.table
+    console.print(
+        f"{len(p.policies)} {p.kind} policies for a {p.target.kind.replace('_', ' ')} of "
+        f"{p.target.level:.0%} on a {s.forecast.horizon}-{s.forecast.period} forecast; "
+        f"{len(orders)} of {s.reorder.series_checked} series to reorder now"
+    )
+    title = f"reorder now (top {min(len(orders), 10)}, cover in {s.reorder.period}s)"
+    console.print(reorder_table(orders.head(10), title))
+
+
+def _supply_payload(summary: DemoSummary) -> dict[str, object]:
+    s = summary.supply
+    return {
+        "forecast_accuracy": {
+            "horizon": s.accuracy.horizon,
+            "series": s.accuracy.series,
+            "scores": [score.__dict__ for score in s.accuracy.scores],
+        },
+        "forecast_id": s.forecast.forecast_id,
+        "policy_id": s.policies.policy_id,
+        "reorder": records(s.reorder.table),
+    }
 
 
 def _maintenance_payload(summary: DemoSummary) -> dict[str, object]:
@@ -188,6 +235,7 @@ def demo_command(
                 "ingested": {t: r.to_dict() for t, r in summary.ingests.items()},
                 "quality": {c: s.__dict__ for c, s in summary.quality_scores.items()},
                 "maintenance": _maintenance_payload(summary),
+                "supply": _supply_payload(summary),
                 "seconds": summary.seconds,
             }
         )

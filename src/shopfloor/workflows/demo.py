@@ -27,6 +27,8 @@ from shopfloor.maintenance.alerting import AlertEvaluation, evaluate_alerts
 from shopfloor.production import BottleneckResult, OeeResult
 from shopfloor.schema import TABLES
 from shopfloor.workflows import maintenance
+from shopfloor.workflows import reorder as reordering
+from shopfloor.workflows import supply_planning as planning
 from shopfloor.workflows.ingest import ingest
 from shopfloor.workflows.production import bottlenecks, oee, reliability
 from shopfloor.workflows.quality import QualityReport, check_quality
@@ -64,7 +66,26 @@ class DemoSummary:
     bottlenecks: BottleneckResult
     reliability: pd.DataFrame
     maintenance: MaintenanceDemo
+    supply: SupplyDemo
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SupplyDemo:
+    """Forecast accuracy on the demo plant's demand and what to order now."""
+
+    accuracy: planning.ForecastAccuracy
+    forecast: planning.LakeForecast
+    policies: planning.LakePolicies
+    reorder: reordering.ReorderList
+
+
+def demo_supply(lake: Lake) -> SupplyDemo:
+    """Backtest the forecaster, forecast, design the policies (stored), list the reorders."""
+    accuracy = planning.forecast_accuracy(lake)
+    forecast = planning.forecast_lake(lake)
+    policies = planning.design_lake_policies(lake, forecast=forecast)
+    return SupplyDemo(accuracy, forecast, policies, reordering.reorder_list(lake))
 
 
 @dataclass(frozen=True)
@@ -206,6 +227,26 @@ def run_demo(
     if step:
         step("maintenance models", 1, 1)
     timings["maintenance"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    if step:
+        step("supply planning", 0, 1)
+    supply = demo_supply(lake)
+    if step:
+        step("supply planning", 1, 1)
+    timings["supply"] = time.perf_counter() - clock
     return DemoSummary(
-        lake.path, start, stop, seed, ingests, report, scores, by_line, found, rel, upkeep, timings
+        lake.path,
+        start,
+        stop,
+        seed,
+        ingests,
+        report,
+        scores,
+        by_line,
+        found,
+        rel,
+        upkeep,
+        supply,
+        timings,
     )

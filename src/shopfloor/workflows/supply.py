@@ -38,6 +38,7 @@ __all__ = [
     "SupplierScorecards",
     "demand_matrix",
     "inventory_position",
+    "item_master",
     "lead_time_distribution",
     "supplier_scorecards",
 ]
@@ -346,6 +347,28 @@ def inventory_position(lake: Lake, as_of: datetime | str | None = None) -> Inven
         raise InputError(f"no inventory snapshot at or before {moment}", field="inventory")
     missing = tuple(sorted(frame.loc[frame.pop("unknown"), "item"].unique()))
     return InventoryPosition(moment, frame[list(_POSITION_COLUMNS)], missing, versions)
+
+
+def item_master(lake: Lake) -> tuple[pd.DataFrame, int]:
+    """The newest row of each item: item, unit_cost (NaN when unknown), pack_size (1 when
+    unknown), moq (0 when unknown), supplier; and the Delta version of ``items`` read."""
+    version = _version(lake, "items", "item master")
+    con = lake.connect({"items": version})
+    try:
+        frame: pd.DataFrame = con.sql(
+            f"""
+            SELECT item, m.unit_cost::DOUBLE AS unit_cost,
+                   coalesce(m.pack_size, 1)::BIGINT AS pack_size,
+                   coalesce(m.moq, 0)::BIGINT AS moq, m.supplier AS supplier
+            FROM (SELECT item, arg_max(struct_pack(unit_cost, pack_size, moq, supplier),
+                                       {_newest(con, "items")}) AS m
+                  FROM items GROUP BY item)
+            ORDER BY item
+            """
+        ).df()
+    finally:
+        con.close()
+    return frame, version
 
 
 # -- suppliers ---------------------------------------------------------------------------
