@@ -75,7 +75,9 @@ def test_calibrated_upper_quantile_covers_about_its_level_on_fresh_data() -> Non
     f = forecast_demand(y[:, :40], ForecastConfig(horizon=6, select=False, **FAST))
     covered = np.mean(y[:, 40:] <= f.quantiles[0.9])
     assert 0.85 <= covered <= 0.96
-    assert set(f.sampled_levels) == {0.5, 0.8, 0.9, 0.95}
+    assert f.calibration is not None
+    assert set(f.calibration.sampled_levels) == {0.5, 0.8, 0.9, 0.95}
+    assert f.calibration.quantile_window in (12, 24)
 
 
 def test_missing_months_are_skipped_not_read_as_zero() -> None:

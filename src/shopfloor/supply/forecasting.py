@@ -12,20 +12,23 @@ RMSSE.  The forecaster here therefore splits the question in two:
    the first sale, a trend ratio, all scaled by the series' naive MAE so that one
    model fits every series) and the calendar month of the origin.
 2. **Amount, given it sells**: paths of ``h`` periods resampled from the series'
-   last ``window`` observed periods (a block-free bootstrap of recent demand),
+   last ``window`` observed periods (a bootstrap of recent demand; the backtest picks
+   the window, one for the quantiles and one for the point),
    redrawn until the path sells something, and replaced by an all-zero path with the
    silence probability.
 
 From the simulated paths:
 
-- quantiles of demand per period, the levels **recalibrated** on a rolling-origin
-  backtest inside the history (split conformal on the level: the sampled level whose
-  backtest coverage matches the nominal one is used), so the 0.9 quantile covers
-  about 90 % of outcomes, not what the bootstrap believes;
+- quantiles of demand per period, the levels **recalibrated** on a backtest inside
+  the history (split conformal on the level: the sampled level that would have
+  served best on the last ``h`` in-sample periods is used; for the 0.9 quantile, the
+  one whose coverage matched), so the 0.9 quantile covers about 90 % of outcomes,
+  not what the bootstrap believes;
 - ``mean``: the expected demand per period (what a planner sums);
 - ``point``: the constant that minimises the expected RMSSE of the horizon (the
   square root of a mean is concave, so for a series likely to be silent the best
-  point is below its mean, often zero);
+  point is below its mean, often zero), times a factor the backtest chooses (below
+  1 where demand is dying out faster than the history says);
 - a per-period demand pmf per series, for the inventory policies.
 
 Series are processed in chunks, so memory stays flat with tens of thousands of series.
@@ -33,6 +36,8 @@ Series are processed in chunks, so memory stays flat with tens of thousands of s
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -49,7 +54,16 @@ _LEVEL_GRID = np.round(np.arange(0.30, 0.996, 0.005), 3)
 # Rows of the silence classifier's training set beyond which it is subsampled.
 _MAX_TRAINING_ROWS = 400_000
 _THREADED_ROWS = 50_000  # training rows from which LightGBM gets more than one thread
-_FIRST_ORIGIN = 6  # periods of history before the first training origin
+_FIRST_ORIGIN = 6
+_POINT_FACTORS = (
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    1.0,
+    1.1,
+)  # periods of history before the first training origin
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,8 @@ class ForecastConfig:
 
     horizon: int = 6
     season_length: int = 12
-    window: int = 24  # recent periods the amounts are resampled from
+    window: int = 24  # recent periods the amounts are resampled from (no calibration)
+    windows: tuple[int, ...] = (12, 24)  # the calibration's candidates
     samples: int = 400  # paths per series
     levels: tuple[float, ...] = LEVELS
     calibrate: bool = True
@@ -84,9 +99,21 @@ class ForecastConfig:
         ):
             if getattr(self, name) < 1:
                 raise InputError("must be at least 1", field=name)
+        if not self.windows or min(self.windows) < 1:
+            raise InputError("needs at least one window of at least 1 period", field="windows")
         bad = [level for level in self.levels if not 0.0 < level < 1.0]
         if bad or not self.levels:
             raise InputError(f"quantile levels must be in (0, 1), got {bad}", field="levels")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the in-sample backtest chose (see :func:`calibrate`)."""
+
+    sampled_levels: dict[float, float]  # nominal level -> sampled level
+    quantile_window: int  # resampling window of the quantiles and pmfs
+    point_window: int  # resampling window of the point
+    point_factor: float  # multiplier of the point
 
 
 @dataclass(frozen=True)
@@ -98,7 +125,7 @@ class DemandForecast:
     quantiles: dict[float, FloatArray]  # nominal level -> n x h
     silence: FloatArray  # n: P(no demand over the horizon)
     pmfs: list[FloatArray] = field(repr=False)  # per-period demand pmf per series
-    sampled_levels: dict[float, float] = field(default_factory=dict)  # after calibration
+    calibration: Calibration | None = None  # what the backtest chose
     model: npt.NDArray[np.object_] | None = None  # per series: the model chosen
 
     def distribution(self, series: int) -> Distribution:
@@ -317,43 +344,75 @@ def _simulate(
     )
 
 
-def calibrate_levels(
-    history: FloatArray, config: ForecastConfig, first_month: int = 0
-) -> dict[float, float]:
-    """Nominal level -> the sampled level that scored best on the last ``h`` in-sample periods.
+def _plain(config: ForecastConfig) -> Calibration:
+    levels = {level: level for level in config.levels}
+    return Calibration(levels, config.window, config.window, 1.0)
+
+
+def _backtest_rmsse(fit: FloatArray, held_out: FloatArray, point: FloatArray) -> float:
+    """Mean over series of the RMSSE of ``point`` (M5 scale of ``fit``)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        diff = np.abs(np.diff(fit, axis=1))
+        started = np.maximum.accumulate(np.nan_to_num(fit) > 0, axis=1)[:, :-1]
+        scale = np.nanmean(np.where(started, diff**2, np.nan), axis=1)
+        values = np.sqrt(np.nanmean((held_out - point) ** 2, axis=1) / scale)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else math.inf
+
+
+def calibrate(history: FloatArray, config: ForecastConfig, first_month: int = 0) -> Calibration:
+    """Choose the sampled levels, the windows and the point factor on a backtest.
 
     The backtest refits the silence model on the history without its last ``h``
-    periods, forecasts them, and scores every sampled level on the grid.
+    periods and forecasts them once per candidate window.  The quantiles take the
+    window with the lowest scaled pinball loss at the nominal levels; then each nominal
+    level takes the sampled level on the grid that would have served best: by its
+    scaled pinball loss, or by coverage for ``covered_level`` (split conformal on the
+    level).  The point takes the window and the factor (demand that is dying out makes
+    it below 1) with the lowest RMSSE.
     """
     h = config.horizon
     if history.shape[1] < _FIRST_ORIGIN + 2 * h:
-        return {level: level for level in config.levels}
+        return _plain(config)
     fit, held_out = history[:, :-h], history[:, -h:]
-    model = fit_silence_model(fit, config, first_month)
-    silence = silence_probability(model, fit, config, first_month)
-    _, _, quantiles, _ = _simulate(fit, silence, config, _LEVEL_GRID.tolist())
     present = ~np.isnan(held_out)
     if not present.any():
-        return {level: level for level in config.levels}
-    # Score each sampled level by its scaled pinball loss at the nominal level: the
-    # level that would have served best on the held-out periods (split conformal on
-    # the loss the forecasts are judged by, not only on coverage).
+        return _plain(config)
+    model = fit_silence_model(fit, config, first_month)
+    silence = silence_probability(model, fit, config, first_month)
     scale = active_scale(fit)
     weight = np.where(np.isnan(scale), 0.0, 1.0 / np.where(np.isnan(scale), 1.0, scale))
     actual = np.where(present, held_out, 0.0)
+
+    def loss(quantile: FloatArray, level: float) -> float:
+        error = actual - quantile
+        pinball = np.where(error >= 0, level * error, (level - 1.0) * error) * present
+        return float(np.sum(pinball.sum(axis=1) * weight))
+
+    best_quantiles: tuple[float, int, dict[float, FloatArray]] | None = None
+    best_point = (math.inf, config.window, 1.0)
+    for window in sorted({*config.windows, config.window}):
+        trial = replace(config, window=window)
+        _, point, quantiles, _ = _simulate(fit, silence, trial, _LEVEL_GRID.tolist())
+        score = sum(loss(quantiles[level], level) for level in config.levels)
+        if best_quantiles is None or score < best_quantiles[0]:
+            best_quantiles = (score, window, quantiles)
+        for factor in _POINT_FACTORS:
+            rmsse = _backtest_rmsse(fit, held_out, point * factor)
+            if rmsse < best_point[0] - 1e-9:
+                best_point = (rmsse, window, factor)
+    assert best_quantiles is not None
+    _, quantile_window, quantiles = best_quantiles
     chosen = {}
     for level in config.levels:
         if level == config.covered_level:  # this one is read as a coverage promise
             covered = [np.mean(held_out[present] <= quantiles[g][present]) for g in _LEVEL_GRID]
             chosen[level] = float(_LEVEL_GRID[int(np.argmin(np.abs(np.array(covered) - level)))])
-            continue
-        losses = []
-        for g in _LEVEL_GRID.tolist():
-            error = actual - quantiles[g]
-            loss = np.where(error >= 0, level * error, (level - 1.0) * error) * present
-            losses.append(float(np.sum(loss.sum(axis=1) * weight)))
-        chosen[level] = float(_LEVEL_GRID[int(np.argmin(losses))])
-    return chosen
+        else:
+            losses = [loss(quantiles[g], level) for g in _LEVEL_GRID.tolist()]
+            chosen[level] = float(_LEVEL_GRID[int(np.argmin(losses))])
+    return Calibration(chosen, quantile_window, best_point[1], best_point[2])
 
 
 def forecast_demand(
@@ -368,11 +427,16 @@ def forecast_demand(
     y = _matrix(history)
     if y.shape[0] == 0 or y.shape[1] < 2:
         raise InputError("needs at least one series with two periods", field="history")
-    sampled = calibrate_levels(y, config, first_month) if config.calibrate else {}
-    sampled = {level: sampled.get(level, level) for level in config.levels}
+    calibration = calibrate(y, config, first_month) if config.calibrate else _plain(config)
+    sampled = calibration.sampled_levels
     model = fit_silence_model(y, config, first_month)
     silence = silence_probability(model, y, config, first_month)
-    mean, point, by_sampled, pmfs = _simulate(y, silence, config, sampled.values())
+    for_quantiles = replace(config, window=calibration.quantile_window)
+    mean, point, by_sampled, pmfs = _simulate(y, silence, for_quantiles, sampled.values())
+    if calibration.point_window != calibration.quantile_window:
+        for_point = replace(config, window=calibration.point_window)
+        _, point, _, _ = _simulate(y, silence, for_point, ())
+    point = point * calibration.point_factor
     quantiles = {level: by_sampled[sampled[level]] for level in config.levels}
     model_names = np.full(y.shape[0], "bootstrap", dtype=object)
     if config.select:
@@ -384,7 +448,7 @@ def forecast_demand(
         quantiles=quantiles,
         silence=silence,
         pmfs=pmfs,
-        sampled_levels=sampled,
+        calibration=calibration,
         model=model_names,
     )
 
