@@ -99,7 +99,7 @@ def test_forecast_policy_reorder(demo: tuple[Lake, Supply]) -> None:
     assert payload["horizon"] == 3 and payload["period"] == "week"
     assert len(payload["series"]) == series and len(payload["rows"]) == 3 * series
     assert set(payload["series"][0]) == {
-        "item", "location", "demand_class", "silence", "mean", "q90",
+        "item", "location", "demand_class", "abc", "xyz", "model", "silence", "mean", "q90",
     }  # fmt: skip
     result = runner.invoke(app, ["forecast", *where, "--horizon", "2"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output

@@ -50,6 +50,14 @@ def test_forecast_is_stored_with_its_lineage(
     assert (stored["q50"] <= stored["q80"]).all() and (stored["q90"] <= stored["q95"]).all()
     assert stored["silence"].between(0, 1).all() and (stored["mean"] >= 0).all()
     assert set(stored["demand_class"]) <= {"smooth", "erratic", "intermittent", "lumpy", "none"}
+    assert set(stored["abc"]) <= {"A", "B", "C"} and "A" in set(stored["abc"])
+    assert set(stored["xyz"]) <= {"X", "Y", "Z"}
+    assert stored["model"].notna().all() and "bootstrap" in set(stored["model"])
+    # A holds the series worth most: its mean value per series beats C's
+    costs = supply.items.set_index("item")["unit_cost"]
+    value = forecast.series["mean"] * forecast.series["item"].map(costs)
+    by_class = value.groupby(forecast.series["abc"]).mean()
+    assert by_class["A"] > by_class.get("C", 0.0)
     first = forecast.series.iloc[0]
     pmf = forecast.distribution(first["item"], first["location"])
     assert pmf.pmf.sum() == pytest.approx(1.0)

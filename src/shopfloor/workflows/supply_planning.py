@@ -34,7 +34,7 @@ import pyarrow as pa
 from shopfloor.errors import InputError
 from shopfloor.lake import Lake
 from shopfloor.schema import TABLES
-from shopfloor.supply.classification import classify_demand
+from shopfloor.supply.classification import abc_classes, classify_demand, xyz_classes
 from shopfloor.supply.forecasting import DemandForecast, ForecastConfig, forecast_demand
 from shopfloor.supply.inventory import Distribution
 from shopfloor.supply.metrics import coverage, mase, rmsse, scaled_pinball_loss
@@ -75,6 +75,13 @@ SEASON_LENGTH: dict[str, int] = {"day": 7, "week": 52, "month": 12}
 # supply.lot_sizing "auto": search the lot size below this mean demand per period.
 SEARCH_BELOW = 20.0
 _LEVEL_COLUMNS = {0.5: "q50", 0.8: "q80", 0.9: "q90", 0.95: "q95"}
+
+
+def _store(lake: Lake, name: str, rows: pd.DataFrame, operation: str) -> None:
+    """Append ``rows`` to the derived table ``name`` in its declared schema."""
+    schema = TABLES[name].schema
+    table = pa.Table.from_pandas(rows[schema.names], schema=schema, preserve_index=False)
+    lake.write(name, table, operation=operation)
 
 
 def _new_id(created: pd.Timestamp) -> str:
@@ -158,6 +165,24 @@ def _future(last: np.datetime64, period: Period, horizon: int) -> tuple[date, ..
     return tuple(starts)
 
 
+def _annual_value(lake: Lake, matrix: DemandMatrix, history: F64) -> F64:
+    """Demand over the last year per series, in money when every unit cost is known.
+
+    (ABC by value is the classic; when the item master lacks a cost, by units, for all
+    series alike, so that the classes stay comparable.)
+    """
+    per_year = max(1, round(365.25 / PERIOD_DAYS[matrix.period]))
+    units = np.nansum(history[:, -per_year:], axis=1)
+    try:
+        items, _ = item_master(lake)
+    except InputError:  # no item master: by units
+        return np.asarray(units, dtype=np.float64)
+    cost = items.set_index("item")["unit_cost"].reindex(matrix.items.astype(str)).to_numpy()
+    if np.isnan(cost.astype(np.float64)).any():
+        return np.asarray(units, dtype=np.float64)
+    return np.asarray(units * cost.astype(np.float64), dtype=np.float64)
+
+
 def forecast_lake(
     lake: Lake,
     *,
@@ -175,6 +200,8 @@ def forecast_lake(
     config = _config(lake, h, matrix.period)
     result = forecast_demand(history, config, _calendar_position(matrix.periods[0], matrix.period))
     classes = classify_demand(history).category
+    abc = abc_classes(_annual_value(lake, matrix, history))
+    xyz = xyz_classes(history)
     created = pd.Timestamp.now(tz="UTC").floor("us")
     forecast_id = _new_id(created)
     starts = _future(matrix.periods[-1], matrix.period, h)
@@ -184,6 +211,9 @@ def forecast_lake(
             "item": matrix.items.astype(str),
             "location": matrix.locations.astype(str),
             "demand_class": np.asarray(classes, dtype=object),
+            "abc": np.asarray(abc, dtype=object),
+            "xyz": np.asarray(xyz, dtype=object),
+            "model": np.asarray(result.model if result.model is not None else [""] * len(abc)),
             "silence": result.silence,
             "mean": result.mean[:, 0],
             "q90": result.quantiles[0.9][:, 0],
@@ -199,7 +229,10 @@ def forecast_lake(
             "step": np.tile(np.arange(1, h + 1, dtype=np.int32), n),
             "item": np.repeat(series["item"].to_numpy(), h),
             "location": np.repeat(series["location"].to_numpy(), h),
-            "demand_class": np.repeat(series["demand_class"].to_numpy(), h),
+            **{
+                column: np.repeat(series[column].to_numpy(), h)
+                for column in ("demand_class", "abc", "xyz", "model")
+            },
             "silence": np.repeat(result.silence, h),
             "mean": result.mean.ravel(),
             "point": result.point.ravel(),
@@ -210,9 +243,7 @@ def forecast_lake(
     )
     rows["period_start"] = rows["period_start"].dt.date
     if store:
-        schema = TABLES["forecasts"].schema
-        table = pa.Table.from_pandas(rows[schema.names], schema=schema, preserve_index=False)
-        lake.write("forecasts", table, operation="forecast")
+        _store(lake, "forecasts", rows, "forecast")
     return LakeForecast(
         forecast_id=forecast_id,
         created_at=created,
@@ -532,11 +563,9 @@ def design_lake_policies(
     rows.insert(3, "period", period)
     rows["items_version"] = items_version
     rows["deliveries_version"] = deliveries_version
-    schema = TABLES["policies"].schema
-    rows = rows[schema.names]
+    rows = rows[TABLES["policies"].schema.names]
     if store:
-        table = pa.Table.from_pandas(rows, schema=schema, preserve_index=False)
-        lake.write("policies", table, operation="policy")
+        _store(lake, "policies", rows, "policy")
     return LakePolicies(
         policy_id=policy_id,
         created_at=created,
