@@ -132,7 +132,18 @@ def _print_supply(summary: DemoSummary) -> None:
         f"{len(orders)} of {s.reorder.series_checked} series to reorder now"
     )
     title = f"reorder now (top {min(len(orders), 10)}, cover in {s.reorder.period}s)"
-    console.print(reorder_table(orders.head(10), title))
+    # The columns a buyer acts on, so that the table fits an 80-column terminal too
+    # (`shopfloor supply reorder` shows them all).
+    brief = [
+        "item",
+        "location",
+        "supplier",
+        "position",
+        "reorder_point",
+        "cover_periods",
+        "quantity",
+    ]
+    console.print(reorder_table(orders.head(10)[brief], title))
 
 
 def _supply_payload(summary: DemoSummary) -> dict[str, object]:

@@ -138,7 +138,8 @@ def frame_table(frame: pd.DataFrame, title: str, percent: tuple[str, ...] = ()) 
 
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+        numeric = pd.api.types.is_numeric_dtype(frame[column].dtype)  # str dtypes go left too
+        table.add_column(str(column), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row, strict=True):
