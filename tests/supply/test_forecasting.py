@@ -110,7 +110,7 @@ def test_a_seasonal_smooth_series_switches_to_a_seasonal_model() -> None:
     season = 20 + 15 * np.sin(2 * np.pi * t / 12)
     smooth = np.vstack([season + rng.normal(0, 1, 60) for _ in range(3)])
     y = np.vstack([np.maximum(np.round(smooth), 0), _panel(t=60)])
-    f = forecast_demand(y, ForecastConfig(horizon=6, margin=0.2, **FAST))
+    f = forecast_demand(y, ForecastConfig(horizon=6, **FAST))  # the default margin
     assert f.model is not None
     assert all(name != "bootstrap" for name in f.model[:3])
     truth = np.maximum(20 + 15 * np.sin(2 * np.pi * np.arange(60, 66) / 12), 0)
