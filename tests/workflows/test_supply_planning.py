@@ -14,6 +14,7 @@ from shopfloor.errors import InputError
 from shopfloor.lake import Lake
 from shopfloor.schema import TABLES
 from shopfloor.supply.policies import reorder_quantity
+from shopfloor.workflows import forecast_accuracy as backtest
 from shopfloor.workflows import reorder as reordering
 from shopfloor.workflows import supply_planning as workflow
 from shopfloor.workflows.supply import inventory_position
@@ -67,7 +68,7 @@ def test_forecast_is_stored_with_its_lineage(
 
 def test_forecast_accuracy_against_the_baselines(demo: tuple[Lake, Supply]) -> None:
     lake, _ = demo
-    acc = workflow.forecast_accuracy(lake, horizon=6)
+    acc = backtest.forecast_accuracy(lake, horizon=6)
     assert [s.method for s in acc.scores] == ["forecast", "zero", "naive"]
     assert acc.series > 0 and acc.horizon == 6
     ours, zero = acc.score("forecast"), acc.score("zero")
@@ -77,7 +78,7 @@ def test_forecast_accuracy_against_the_baselines(demo: tuple[Lake, Supply]) -> N
     assert list(acc.frame().columns) == ["mase", "rmsse", "spl", "coverage_90"]
     assert acc.held_out[0] < acc.held_out[1]
     with pytest.raises(InputError, match="field 'horizon'"):
-        workflow.forecast_accuracy(lake, horizon=500)
+        backtest.forecast_accuracy(lake, horizon=500)
 
 
 def test_policies_per_series_are_stored(

@@ -26,6 +26,7 @@ from shopfloor.lake import Lake
 from shopfloor.maintenance.alerting import AlertEvaluation, evaluate_alerts
 from shopfloor.production import BottleneckResult, OeeResult
 from shopfloor.schema import TABLES
+from shopfloor.workflows import forecast_accuracy as backtest
 from shopfloor.workflows import maintenance
 from shopfloor.workflows import reorder as reordering
 from shopfloor.workflows import supply_planning as planning
@@ -74,7 +75,7 @@ class DemoSummary:
 class SupplyDemo:
     """Forecast accuracy on the demo plant's demand and what to order now."""
 
-    accuracy: planning.ForecastAccuracy
+    accuracy: backtest.ForecastAccuracy
     forecast: planning.LakeForecast
     policies: planning.LakePolicies
     reorder: reordering.ReorderList
@@ -82,7 +83,7 @@ class SupplyDemo:
 
 def demo_supply(lake: Lake) -> SupplyDemo:
     """Backtest the forecaster, forecast, design the policies (stored), list the reorders."""
-    accuracy = planning.forecast_accuracy(lake)
+    accuracy = backtest.forecast_accuracy(lake)
     forecast = planning.forecast_lake(lake)
     policies = planning.design_lake_policies(lake, forecast=forecast)
     return SupplyDemo(accuracy, forecast, policies, reordering.reorder_list(lake))
