@@ -10,7 +10,6 @@ import pytest
 from shopfloor.errors import InputError
 from shopfloor.supply.forecasting import (
     ForecastConfig,
-    active_scale,
     forecast_demand,
     sample_paths,
 )
@@ -95,13 +94,6 @@ def test_sample_paths_redraw_paths_that_sell_nothing() -> None:
     assert paths.any(axis=2).all()  # silence is modelled apart, so no silent path here
     silent = sample_paths(y, np.ones(1), config, np.random.default_rng(0))
     assert not silent.any()
-
-
-def test_active_scale_starts_at_the_first_sale() -> None:
-    y = np.array([[0.0, 0.0, 0.0, 2.0, 0.0, 2.0], [0.0] * 6])
-    scale = active_scale(y)
-    assert scale[0] == pytest.approx(2.0)  # |2-0|, |0-2|, |2-0| after the first sale
-    assert np.isnan(scale[1])
 
 
 def test_a_seasonal_smooth_series_switches_to_a_seasonal_model() -> None:

@@ -8,6 +8,7 @@ import pytest
 from shopfloor.errors import InputError
 from shopfloor.supply.metrics import (
     coverage,
+    first_sale_scale,
     mase,
     naive_scale,
     pinball_loss,
@@ -65,3 +66,22 @@ def test_shapes_are_checked() -> None:
         rmsse(np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), HISTORY)
     # A single series may be given as a 1-D row.
     np.testing.assert_allclose(mase([1.0, 3.0], [2.0, 1.0], HISTORY[0]), [0.5625])
+
+
+def test_first_sale_scale_starts_at_the_first_sale() -> None:
+    y = np.array([[0.0, 0.0, 0.0, 2.0, 0.0, 2.0], [0.0] * 6, [np.nan, 0.0, 3.0, np.nan, 1.0, 0.0]])
+    scale = first_sale_scale(y)
+    assert scale[0] == pytest.approx(2.0)  # |2-0|, |0-2|, |2-0| after the first sale
+    assert np.isnan(scale[1])
+    assert scale[2] == pytest.approx(1.0)  # only |1-0|: pairs touching a gap drop out
+    assert first_sale_scale(y, power=2)[0] == pytest.approx(4.0)
+
+
+def test_rmsse_and_spl_on_the_first_sale_scale() -> None:
+    history = np.array([[0.0, 0.0, 0.0, 2.0, 0.0, 2.0]])
+    actual, forecast = np.array([[2.0, 0.0]]), np.array([[1.0, 1.0]])
+    # squared scale 4 from the first sale on, 12/5 over the whole history
+    assert rmsse(actual, forecast, history, first_sale=True)[0] == pytest.approx(0.5)
+    assert rmsse(actual, forecast, history)[0] == pytest.approx(np.sqrt(1 / 2.4))
+    spl = scaled_pinball_loss(actual, {0.5: forecast}, history, first_sale=True)
+    assert spl[0] == pytest.approx(0.25)  # pinball 0.5 over scale 2

@@ -25,6 +25,7 @@ from shopfloor.supply.classification import (
 )
 from shopfloor.supply.metrics import (
     coverage,
+    first_sale_scale,
     mase,
     naive_scale,
     pinball_loss,
@@ -37,6 +38,7 @@ __all__ = [
     "abc_classes",
     "classify_demand",
     "coverage",
+    "first_sale_scale",
     "mase",
     "naive_scale",
     "pinball_loss",

@@ -37,7 +37,6 @@ Series are processed in chunks, so memory stays flat with tens of thousands of s
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -46,6 +45,7 @@ import numpy.typing as npt
 
 from shopfloor.errors import InputError
 from shopfloor.supply.inventory import Distribution
+from shopfloor.supply.metrics import first_sale_scale, rmsse
 
 FloatArray = npt.NDArray[np.float64]
 LEVELS = (0.5, 0.8, 0.9, 0.95)
@@ -143,24 +143,11 @@ def _matrix(history: npt.ArrayLike) -> FloatArray:
     return y
 
 
-def active_scale(history: FloatArray) -> FloatArray:
-    """One-step naive MAE from each series' first sale on (the M5 scale; NaN when zero)."""
-    y = history
-    filled = np.nan_to_num(y)
-    started = np.maximum.accumulate(filled > 0, axis=1)
-    diff = np.abs(y[:, 1:] - y[:, :-1])
-    diff = np.where(started[:, :-1], diff, np.nan)
-    with np.errstate(all="ignore"):
-        count = np.sum(~np.isnan(diff), axis=1)
-        scale = np.where(count > 0, np.nansum(diff, axis=1) / np.maximum(count, 1), np.nan)
-    return np.where(scale > 0, scale, np.nan)
-
-
 def features(history: FloatArray, origin_month: int, season_length: int) -> FloatArray:
     """Features of each series at the end of ``history`` (rows = series)."""
     n, t = history.shape
     x = np.nan_to_num(history)
-    scale = active_scale(history)
+    scale = first_sale_scale(history)
     scale = np.where(np.isnan(scale), np.maximum(x.max(axis=1), 1.0), scale)
     sold = x > 0
     any_sale = sold.any(axis=1)
@@ -351,12 +338,7 @@ def _plain(config: ForecastConfig) -> Calibration:
 
 def _backtest_rmsse(fit: FloatArray, held_out: FloatArray, point: FloatArray) -> float:
     """Mean over series of the RMSSE of ``point`` (M5 scale of ``fit``)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        diff = np.abs(np.diff(fit, axis=1))
-        started = np.maximum.accumulate(np.nan_to_num(fit) > 0, axis=1)[:, :-1]
-        scale = np.nanmean(np.where(started, diff**2, np.nan), axis=1)
-        values = np.sqrt(np.nanmean((held_out - point) ** 2, axis=1) / scale)
+    values = rmsse(held_out, point, fit, first_sale=True)
     values = values[np.isfinite(values)]
     return float(values.mean()) if values.size else math.inf
 
@@ -381,7 +363,7 @@ def calibrate(history: FloatArray, config: ForecastConfig, first_month: int = 0)
         return _plain(config)
     model = fit_silence_model(fit, config, first_month)
     silence = silence_probability(model, fit, config, first_month)
-    scale = active_scale(fit)
+    scale = first_sale_scale(fit)
     weight = np.where(np.isnan(scale), 0.0, 1.0 / np.where(np.isnan(scale), 1.0, scale))
     actual = np.where(present, held_out, 0.0)
 
@@ -470,7 +452,7 @@ def _choose_models(
     if not origins:
         return np.full(y.shape[0], "bootstrap", dtype=object)
     backtest = {o: forecast_demand(y[:, :o], plain, first_month).point for o in origins}
-    scale = active_scale(y)
+    scale = first_sale_scale(y)
     chosen = select_models(
         y, config.horizon, backtest, scale, season_length=config.season_length, margin=config.margin
     )

@@ -11,6 +11,9 @@ Scales (Hyndman and Koehler 2006; M5 for the squared and quantile versions):
 - ``naive_scale(history, lag)``: mean absolute ``lag``-step naive error in-sample
   (``lag=1``: the one-step naive of MASE; ``lag=12``: the seasonal naive of monthly
   data), over the pairs where both values are present;
+- ``first_sale_scale(history, power)``: the M5 variant, the one-step naive error
+  counted from each series' first sale on, so that the leading zeros of a part not yet
+  sold do not shrink it (``first_sale=True`` on RMSSE and SPL uses it);
 - MASE: mean absolute forecast error over that scale;
 - RMSSE: root of the mean squared forecast error over the mean squared naive error;
 - scaled pinball loss (SPL): the pinball loss averaged over the horizon and the given
@@ -52,6 +55,29 @@ def _pair(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> tuple[FloatArray, F
     return a, f
 
 
+def first_sale_scale(history: npt.ArrayLike, power: int = 1) -> FloatArray:
+    """Mean of ``|y[t] - y[t-1]| ** power`` from each series' first sale on (NaN when zero).
+
+    A pair counts when both months are present and the earlier one is at or after the
+    first positive value; ``power=1`` is the M5 scale of SPL, ``power=2`` that of RMSSE.
+    """
+    h = _matrix(history, "history")
+    started = np.maximum.accumulate(np.nan_to_num(h) > 0, axis=1)[:, :-1]
+    diff = np.abs(np.diff(h, axis=1)) ** power
+    with warnings.catch_warnings():  # a series that never sold has no scale: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanmean(np.where(started, diff, np.nan), axis=1)
+    return np.where(scale > 0, scale, np.nan)
+
+
+def _scale(history: npt.ArrayLike, lag: int, power: int, first_sale: bool) -> FloatArray:
+    if first_sale:
+        if lag != 1:
+            raise InputError("the first-sale scale is the one-step naive's", field="lag")
+        return first_sale_scale(history, power)
+    return _scale_of(history, lag, power)
+
+
 def _scale_of(history: npt.ArrayLike, lag: int, power: int) -> FloatArray:
     h = _matrix(history, "history")
     if lag < 1:
@@ -78,10 +104,18 @@ def mase(
         return _floats(np.nanmean(np.abs(a - f), axis=1) / _scale_of(history, lag, 1))
 
 
-def rmsse(actual: npt.ArrayLike, forecast: npt.ArrayLike, history: npt.ArrayLike) -> FloatArray:
+def rmsse(
+    actual: npt.ArrayLike,
+    forecast: npt.ArrayLike,
+    history: npt.ArrayLike,
+    *,
+    first_sale: bool = False,
+) -> FloatArray:
     a, f = _pair(actual, forecast)
-    with np.errstate(all="ignore"):
-        return _floats(np.sqrt(np.nanmean((a - f) ** 2, axis=1) / _scale_of(history, 1, 2)))
+    scale = _scale(history, 1, 2, first_sale)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing horizon: NaN
+        return _floats(np.sqrt(np.nanmean((a - f) ** 2, axis=1) / scale))
 
 
 def pinball_loss(actual: npt.ArrayLike, quantile: npt.ArrayLike, level: float) -> FloatArray:
@@ -99,13 +133,15 @@ def scaled_pinball_loss(
     actual: npt.ArrayLike,
     quantiles: Mapping[float, npt.ArrayLike],
     history: npt.ArrayLike,
+    *,
+    first_sale: bool = False,
 ) -> FloatArray:
     """Pinball loss averaged over ``quantiles`` (level -> series x h) over the naive MAE."""
     if not quantiles:
         raise InputError("needs at least one quantile level", field="quantiles")
     losses = np.mean([pinball_loss(actual, q, level) for level, q in quantiles.items()], axis=0)
     with np.errstate(all="ignore"):
-        return _floats(losses / _scale_of(history, 1, 1))
+        return _floats(losses / _scale(history, 1, 1, first_sale))
 
 
 def coverage(actual: npt.ArrayLike, upper: npt.ArrayLike) -> float:

@@ -126,26 +126,20 @@ def _scores(
     quantiles: dict[float, FloatArray],
     keep: npt.NDArray[np.bool_],
 ) -> Scores:
-    from shopfloor.supply.forecasting import active_scale
-    from shopfloor.supply.metrics import coverage, mase, pinball_loss
+    from shopfloor.supply.metrics import coverage, mase, rmsse, scaled_pinball_loss
 
-    scale = active_scale(history)
     # A series with no held-out month or no scale is NaN and left out by ``keep``.
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        sq = np.nanmean((actual - point) ** 2, axis=1)
-        diffs = np.abs(np.diff(history, axis=1))
-        started = np.maximum.accumulate(np.nan_to_num(history) > 0, axis=1)[:, :-1]
-        sq_scale = np.nanmean(np.where(started, diffs**2, np.nan), axis=1)
-        rmsse = np.sqrt(sq / sq_scale)
-        pinball = np.mean([pinball_loss(actual, quantiles[q], q) for q in LEVELS], axis=0)
-        spl = pinball / scale
+        scaled_rmse = rmsse(actual, point, history, first_sale=True)
+        levels = {q: quantiles[q] for q in LEVELS}
+        spl = scaled_pinball_loss(actual, levels, history, first_sale=True)
         # MASE over every series with a one-step naive scale (the issue's convention)
         m = mase(actual, point, history)
     scored = np.isfinite(m) & ~np.all(np.isnan(actual), axis=1)
     return Scores(
         mase=float(np.nanmean(m[scored])),
-        rmsse=float(np.nanmean(rmsse[keep])),
+        rmsse=float(np.nanmean(scaled_rmse[keep])),
         spl=float(np.nanmean(spl[keep])),
         coverage_90=coverage(actual[keep], quantiles[0.9][keep]),
     )
@@ -171,9 +165,10 @@ def run_carparts(
     progress: Callable[[str], None] | None = None,
 ) -> CarpartsReport:
     """Run the protocol of the module docstring on the CSV at ``data``."""
-    from shopfloor.supply.forecasting import ForecastConfig, active_scale, forecast_demand
+    from shopfloor.supply.forecasting import ForecastConfig, forecast_demand
     from shopfloor.supply.inventory import Distribution
     from shopfloor.supply.local_models import local_forecasts, poisson_quantiles
+    from shopfloor.supply.metrics import first_sale_scale
     from shopfloor.supply.policies import Costs, ServiceTarget, design_policies
 
     say = progress or (lambda _message: None)
@@ -181,7 +176,7 @@ def run_carparts(
     if not 1 <= horizon <= full.shape[1] - 12:
         raise InputError(f"must be between 1 and {full.shape[1] - 12}", field="horizon")
     history, actual = full[:, :-horizon], full[:, -horizon:]
-    keep = ~np.isnan(active_scale(history)) & ~np.all(np.isnan(actual), axis=1)
+    keep = ~np.isnan(first_sale_scale(history)) & ~np.all(np.isnan(actual), axis=1)
     config = ForecastConfig(horizon=horizon, seed=seed)
 
     say(f"forecasting {len(full)} series, {horizon} months on")
