@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shopfloor.data_quality import ALL_CHECKS
-from shopfloor.workflows.quality import repair_quality
+from shopfloor.workflows.data_quality import repair_quality
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +128,20 @@ def test_first_demo_in_a_fresh_directory_uses_the_default_lake(tmp_path: Path) -
     assert (tmp_path / "shopfloor-lake" / "demo-source" / "ground_truth").is_dir()
     again = demo("--json")
     assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.slow
+def test_demo_spc_flags_the_wear_and_prices_capability(demo) -> None:  # type: ignore[no-untyped-def]
+    _, summary = demo
+    report, study = summary.spc.report, summary.spc.capability
+    # Two measured characteristics on two machines of each line, one chart per product.
+    machines = {(s.asset, s.characteristic) for s in report.series}
+    assert len(machines) == 4 and len(report.series) >= 8
+    overview = report.summary()
+    # Wear walks the mean towards a limit: most charts alarm in phase II...
+    assert (overview["alarms_phase_two"] > 0).mean() >= 0.5
+    # ...and the spread over the month exceeds the within-subgroup spread.
+    frame = study.frame()
+    assert len(frame) == len(report.series) and not study.skipped
+    assert (frame["ppk"] <= frame["cpk"] + 0.05).all()
+    assert (frame["cpk_lower"] < frame["cpk"]).all() and (frame["cpk"] < frame["cpk_upper"]).all()

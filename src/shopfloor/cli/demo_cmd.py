@@ -12,8 +12,8 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
+from shopfloor.cli.dq_cmd import summary_table
 from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, records, steps
-from shopfloor.cli.quality_cmd import summary_table
 from shopfloor.config import load_settings
 from shopfloor.errors import InputError
 
@@ -93,6 +93,7 @@ def _print(summary: DemoSummary) -> None:
             f"{rel['mtbf_h'].mean():.0f} h, mean MTTR {rel['mttr_h'].mean():.1f} h"
         )
     _print_maintenance(summary)
+    _print_spc(summary)
     _print_supply(summary)
     timing = ", ".join(f"{k} {v:.0f} s" for k, v in summary.seconds.items())
     console.print(f"done in {sum(summary.seconds.values()):.0f} s ({timing})")
@@ -100,8 +101,35 @@ def _print(summary: DemoSummary) -> None:
         f"next: shopfloor lake info --lake {summary.lake}; shopfloor dq check "
         f"--lake {summary.lake} --html dq.html; shopfloor oee --by line --lake "
         f"{summary.lake}; shopfloor maintenance alerts --lake {summary.lake}; shopfloor supply "
-        f"reorder --lake {summary.lake}"
+        f"reorder --lake {summary.lake}; shopfloor quality spc --lake {summary.lake} "
+        "--html spc.html"
     )
+
+
+def _print_spc(summary: DemoSummary) -> None:
+    import pandas as pd
+
+    from shopfloor.cli.quality_cmd import capability_table
+
+    report = summary.spc.report
+    overview = report.summary()
+    violations = report.violations()
+    later = violations[violations["phase"] == "II"]
+    table = Table(title=f"SPC: X̄-R charts, {report.rule_set} rules, phase I = first 25 subgroups")
+    for column in ("asset", "product", "characteristic", "points", "alarms", "first alarm"):
+        table.add_column(column, justify="right" if column in ("points", "alarms") else "left")
+    for row in overview.to_dict(orient="records"):
+        alarm = row["first_alarm"]
+        first = "" if pd.isna(alarm) else pd.Timestamp(alarm).strftime("%Y-%m-%d %H:%M")
+        keys = ("asset", "product", "characteristic", "points", "alarms_phase_two")
+        table.add_row(*(str(row[k]) for k in keys), first)
+    console.print(table)
+    if not later.empty:
+        counts = later.groupby("rule")["point"].count().sort_values(ascending=False)
+        said = ", ".join(f"{rule} x{count}" for rule, count in counts.items())
+        console.print(f"phase II rule hits: {said}")
+    capability = summary.spc.capability.frame()
+    console.print(capability_table(capability, 0.95))
 
 
 def _print_supply(summary: DemoSummary) -> None:
@@ -247,6 +275,10 @@ def demo_command(
                 "quality": {c: s.__dict__ for c, s in summary.quality_scores.items()},
                 "maintenance": _maintenance_payload(summary),
                 "supply": _supply_payload(summary),
+                "spc": {
+                    "series": records(summary.spc.report.summary()),
+                    "capability": records(summary.spc.capability.frame()),
+                },
                 "seconds": summary.seconds,
             }
         )

@@ -10,6 +10,7 @@ from shopfloor import __version__
 from shopfloor.cli import (
     benchmark_cmd,
     demo_cmd,
+    dq_cmd,
     lake_cmd,
     maintenance_cmd,
     production_cmd,
@@ -30,7 +31,8 @@ app = typer.Typer(
 )
 app.command("demo")(demo_cmd.demo_command)
 app.command("ingest")(ingest_command)
-app.add_typer(quality_cmd.app, name="dq")
+app.add_typer(dq_cmd.app, name="dq")
+app.add_typer(quality_cmd.app, name="quality")
 app.command("oee")(production_cmd.oee_command)
 app.add_typer(production_cmd.app, name="production")
 app.add_typer(lake_cmd.app, name="lake")

@@ -1,4 +1,4 @@
-"""`shopfloor dq check | repair`: data-quality reports and repairs."""
+"""`shopfloor quality spc | capability | train-vision | inspect`: SPC and inspection."""
 
 from __future__ import annotations
 
@@ -6,115 +6,154 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, steps
+from shopfloor.cli.output import JsonOption, LakeOption, console, frame_table, print_json, records
 
 if TYPE_CHECKING:
-    from shopfloor.workflows.quality import QualityReport
+    import pandas as pd
+    from rich.table import Table
 
-# Workflows import the analytics stack (pandas, scipy, duckdb): load them only when a
-# command runs, so `shopfloor --help` stays instant.
+# Workflows import pandas, scipy and (for images) torch: load them only when a command
+# runs, so `shopfloor --help` stays instant.
 
-app = typer.Typer(help="Data quality: check readings, report, repair.", no_args_is_help=True)
+app = typer.Typer(
+    help="Quality: control charts, capability, visual inspection.", no_args_is_help=True
+)
+
+AssetOption = Annotated[str | None, typer.Option(help="Only this asset.")]
+ProductOption = Annotated[str | None, typer.Option(help="Only this product.")]
+CharacteristicOption = Annotated[str | None, typer.Option(help="Only this characteristic.")]
+SinceOption = Annotated[str | None, typer.Option(help="From this time on (ISO 8601, UTC).")]
+UntilOption = Annotated[str | None, typer.Option(help="Before this time (ISO 8601, UTC).")]
+SubgroupOption = Annotated[
+    int,
+    typer.Option(help="Consecutive measurements per subgroup: 1 = I-MR, 2-10 = X̄-R, 11-25 = X̄-S."),
+]
+# Violations printed in the terminal; --json carries all of them.
+SHOWN = 20
 
 
-def summary_table(report: QualityReport) -> Table:
-    from shopfloor.workflows.quality import ALL_CHECKS
-
-    table = Table(title=f"data quality of '{report.table}' ({report.assets} assets)")
-    table.add_column("check")
-    table.add_column("issues", justify="right")
-    table.add_column("rows", justify="right")
-    table.add_column("worst", justify="left")
-    for check in ALL_CHECKS:
-        found = [i for i in report.issues if i.check == check]
-        worst = max(found, key=lambda i: i.rows).detail if found else ""
-        table.add_row(check, str(len(found)), f"{sum(i.rows for i in found):,}", worst[:70])
-    return table
-
-
-@app.command("check")
-def check_command(
-    table: Annotated[str, typer.Option(help="Readings table to check.")] = "readings",
-    check: Annotated[
-        list[str] | None, typer.Option("--check", help="Run only these checks (repeatable).")
+@app.command("spc")
+def spc_command(
+    asset: AssetOption = None,
+    product: ProductOption = None,
+    characteristic: CharacteristicOption = None,
+    subgroup_size: SubgroupOption = 5,
+    baseline: Annotated[
+        int, typer.Option(help="Points (subgroups) of phase I that set the limits.")
+    ] = 25,
+    baseline_until: Annotated[
+        str | None, typer.Option(help="Phase I ends at this time instead (ISO 8601, UTC).")
     ] = None,
-    asset: Annotated[
-        list[str] | None, typer.Option("--asset", help="Only these assets (repeatable).")
+    rules: Annotated[
+        str, typer.Option(help="Run rules: western_electric (1-4) or nelson (1-8).")
+    ] = "western_electric",
+    since: SinceOption = None,
+    until: UntilOption = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the charts to this HTML file.")
     ] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     lake: LakeOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Run the data-quality checks and report every issue found.
+    """Control charts of the measured inspections, phase I limits, and rule violations.
 
-    Checks: missing, gap, out_of_range, stuck, spike, duplicate, out_of_order,
-    future_timestamp, unit_shift, stale.
+    One chart per asset, product and characteristic; see docs/quality.md.
     """
     from shopfloor.workflows import open_lake
-    from shopfloor.workflows.quality import ALL_CHECKS, check_quality, issues_html
+    from shopfloor.workflows.spc import spc
 
-    store = open_lake(lake)
-    with steps(enabled=not json) as progress:
-        task = progress.add_task("checking assets", total=None)
-
-        def advance(_: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        report = check_quality(store, table, check or ALL_CHECKS, asset, advance)
+    report = spc(
+        open_lake(lake),
+        subgroup_size=subgroup_size,
+        baseline=baseline,
+        baseline_until=baseline_until,
+        rule_set=rules,  # type: ignore[arg-type]
+        asset=asset,
+        product=product,
+        characteristic=characteristic,
+        since=since,
+        until=until,
+    )
     if html is not None:
-        html.write_text(issues_html(list(report.issues), report.scores), encoding="utf-8")
+        from shopfloor.workflows.spc_plots import write_spc_html
+
+        write_spc_html(report, html)
+    summary, violations = report.summary(), report.violations()
     if json:
-        print_json([i.to_dict() for i in report.issues])
+        print_json({"series": records(summary), "violations": records(violations)})
         return
-    console.print(summary_table(report))
-    if not report.scores.empty:
-        worst = report.scores.sort_values("score").head(5)
-        console.print(
-            "lowest quality scores: "
-            + ", ".join(f"{r.asset}/{r.signal} {r.score:.0f}" for r in worst.itertuples())
-        )
+    shown = summary.copy()
+    for column in ("mean", "sigma", "lcl", "ucl"):
+        shown[column] = shown[column].map(lambda v: f"{v:.4g}")
+    console.print(frame_table(shown.drop(columns=["baseline"]), f"SPC ({report.rule_set} rules)"))
+    later = violations[violations["phase"] == "II"]
+    if later.empty:
+        console.print("no rule violations in phase II")
+    else:
+        table = later[["asset", "product", "characteristic", "ts", "rule", "description"]]
+        title = f"phase II violations: {len(later)} (first {min(SHOWN, len(later))})"
+        console.print(frame_table(table.head(SHOWN), title))
     if html is not None:
-        console.print(f"HTML report: {html}")
+        console.print(f"charts: {html}")
 
 
-@app.command("repair")
-def repair_command(
-    policy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--policy", help="dedupe, interpolate, clip, unit_shift (repeatable; default all)."
-        ),
-    ] = None,
+@app.command("capability")
+def capability_command(
+    asset: AssetOption = None,
+    product: ProductOption = None,
+    characteristic: CharacteristicOption = None,
+    subgroup_size: SubgroupOption = 5,
+    confidence: Annotated[float, typer.Option(help="Confidence of the intervals.")] = 0.95,
+    since: SinceOption = None,
+    until: UntilOption = None,
     lake: LakeOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Write repaired readings as a new version of 'readings_clean'; raw readings stay."""
+    """Cp, Cpk, Pp, Ppk with confidence intervals against each series' spec limits."""
     from shopfloor.workflows import open_lake
-    from shopfloor.workflows.quality import repair_quality
+    from shopfloor.workflows.spc import capability_study
 
-    store = open_lake(lake)
-    policies = tuple(policy) if policy else ("dedupe", "interpolate", "clip", "unit_shift")
-    with steps(enabled=not json) as progress:
-        task = progress.add_task("repairing assets", total=None)
-        summary = repair_quality(
-            store, policies, lambda _, d, t: progress.update(task, completed=d, total=t)
-        )
-    totals = (
-        summary.actions.groupby("policy")["rows"].sum().to_dict()
-        if not summary.actions.empty
-        else {}
+    study = capability_study(
+        open_lake(lake),
+        subgroup_size=subgroup_size,
+        confidence=confidence,
+        asset=asset,
+        product=product,
+        characteristic=characteristic,
+        since=since,
+        until=until,
     )
+    frame = study.frame()
     if json:
-        print_json(
-            {
-                "table_version": summary.table_version,
-                "rows": summary.rows,
-                "actions": {str(k): int(v) for k, v in totals.items()},
-            }
-        )
+        print_json({"capability": records(frame), "skipped": list(study.skipped)})
         return
-    console.print(f"readings_clean version {summary.table_version}: {summary.rows:,} rows")
-    for action, rows in totals.items():
-        console.print(f"  {action}: {int(rows):,} rows")
+    console.print(capability_table(frame, confidence))
+    for reason in study.skipped:
+        console.print(f"skipped {reason}")
+
+
+def capability_table(frame: pd.DataFrame, confidence: float) -> Table:
+    """Cpk with its interval and Ppk, one row per series (fits 80 columns; Cp and Pp
+    with their intervals are in --json)."""
+    import pandas as pd
+
+    def number(value: object) -> str:
+        return "-" if pd.isna(value) else f"{value:.2f}"  # type: ignore[call-overload]
+
+    shown = pd.DataFrame(
+        {
+            "asset": frame["asset"],
+            "product": frame["product"],
+            "characteristic": frame["characteristic"],
+            "n": frame["n"],
+            "Cpk": frame["cpk"].map(number),
+            f"Cpk {confidence:.0%} CI": [
+                f"{lo:.2f}–{hi:.2f}"
+                for lo, hi in zip(frame["cpk_lower"], frame["cpk_upper"], strict=True)
+            ],
+            "Ppk": frame["ppk"].map(number),
+            "out of spec": frame["out_of_spec"],
+        }
+    )
+    return frame_table(shown, "capability", ("out of spec",))

@@ -30,9 +30,10 @@ from shopfloor.workflows import forecast_accuracy as backtest
 from shopfloor.workflows import maintenance
 from shopfloor.workflows import reorder as reordering
 from shopfloor.workflows import supply_planning as planning
+from shopfloor.workflows.data_quality import QualityReport, check_quality
 from shopfloor.workflows.ingest import ingest
 from shopfloor.workflows.production import bottlenecks, oee, reliability
-from shopfloor.workflows.quality import QualityReport, check_quality
+from shopfloor.workflows.spc import CapabilityStudy, SpcReport, capability_study, spc
 
 Step = Callable[[str, int, int], None]
 """Progress: (step description, done, total)."""
@@ -68,7 +69,21 @@ class DemoSummary:
     reliability: pd.DataFrame
     maintenance: MaintenanceDemo
     supply: SupplyDemo
+    spc: SpcDemo
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpcDemo:
+    """Control charts and capability of the demo plant's measured characteristics."""
+
+    report: SpcReport
+    capability: CapabilityStudy
+
+
+def demo_spc(lake: Lake) -> SpcDemo:
+    """X̄-R charts (subgroups of 5, 25 in phase I) and capability of every series."""
+    return SpcDemo(spc(lake), capability_study(lake))
 
 
 @dataclass(frozen=True)
@@ -222,6 +237,10 @@ def run_demo(
     timings["production"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    control = demo_spc(lake)
+    timings["spc"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
     if step:
         step("maintenance models", 0, 1)
     upkeep = demo_maintenance(lake, source / "ground_truth")
@@ -249,5 +268,6 @@ def run_demo(
         rel,
         upkeep,
         supply,
+        control,
         timings,
     )
