@@ -213,9 +213,12 @@ TABLES: dict[str, TableSpec] = {
                 ("verdict", pa.string(), "pass | fail"),
                 ("image", pa.string(), "reference to an image, when there is one"),
                 ("label", pa.string(), "defect label, when known"),
+                ("model", pa.string(), "model name:version that gave an image verdict"),
+                ("score", pa.float64(), "the model's probability of its label (or anomaly score)"),
+                ("map", pa.string(), "reference to the verdict's localisation map image"),
             ],
             required=("ts", "characteristic"),
-            key=("asset", "ts", "characteristic"),
+            key=("asset", "ts", "characteristic", "image"),
             description="quality inspections: measurements and image verdicts",
         ),
         _spec(

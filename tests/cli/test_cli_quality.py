@@ -90,3 +90,51 @@ def test_bad_input_exits_2_with_one_line(
         main(["quality", *args, "--lake", str(tmp_path / "lake")])
     assert info.value.code == 2
     assert capsys.readouterr().err.strip() == message
+
+
+def test_train_vision_then_inspect(tmp_path: Path) -> None:
+    from tests.quality.vision.synthetic_images import write_neu_dir
+
+    images = write_neu_dir(tmp_path / "train", ("ok", "blob", "scratch"), 6, 48, seed=1)
+    where = ["--lake", str(tmp_path / "lake")]
+    result = runner.invoke(
+        app,
+        ["train-vision", str(images), "--classes", "ok,blob,scratch", "--epochs", "1", *where],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "registered defect-classifier:1 (3 classes, 18 images" in result.stdout
+    assert "validation accuracy" in result.stdout
+    result = runner.invoke(
+        app, ["inspect", str(images), "--asset", "M1", "--product", "P1", "--json", *where]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["model"] == "defect-classifier:1" and len(payload["verdicts"]) == 18
+    row = payload["verdicts"][0]
+    assert row["verdict"] in ("pass", "fail") and row["map"].endswith(".png")
+    assert Path(row["image"]).is_file() and row["characteristic"] == "surface"
+
+
+def test_inspect_without_a_model_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shopfloor.cli.main import main
+
+    (tmp_path / "img").mkdir()
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "quality",
+                "inspect",
+                str(tmp_path / "img"),
+                "--asset",
+                "M1",
+                "--lake",
+                str(tmp_path / "lake"),
+            ]
+        )
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: no model 'defect-classifier' (the registry is empty)"
+    )

@@ -1,4 +1,4 @@
-"""`shopfloor benchmark cmapss | skab | ai4i | carparts | jobshop`: datasets, own protocols."""
+"""`shopfloor benchmark cmapss | skab | ai4i | carparts | jobshop | neu | tep`."""
 
 from __future__ import annotations
 
@@ -170,3 +170,27 @@ def jobshop_command(
         )
     console.print(table)
     _show("Job shop summary", payload, json=False)
+
+
+@app.command("neu")
+def neu_command(
+    train: Annotated[
+        Path,
+        typer.Option("--train", help="Training images, NEU-DET layout.", show_default=False),
+    ],
+    test: Annotated[
+        Path, typer.Option("--test", help="Test images, NEU-DET layout.", show_default=False)
+    ],
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, batches, augmentation.")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads for training and inference.")] = 2,
+    json: JsonOption = False,
+) -> None:
+    """Surface defects (NEU): train the CNN from scratch, test accuracy, ONNX speed and parity."""
+    from shopfloor.workflows.benchmarks.neu import run_neu
+
+    with _status(not json) as progress:
+        report = run_neu(train, test, seed=seed, threads=threads, progress=progress)
+    payload = report.as_dict()
+    if not json:
+        payload.pop("confusion", None)  # a 6 x 6 matrix reads badly as flat rows; in --json
+    _show("NEU surface defects", payload, json)

@@ -157,3 +157,121 @@ def capability_table(frame: pd.DataFrame, confidence: float) -> Table:
         }
     )
     return frame_table(shown, "capability", ("out of spec",))
+
+
+@app.command("train-vision")
+def train_vision_command(
+    images: Annotated[
+        Path, typer.Argument(help="Folder of labelled images (NEU-DET layout or flat).")
+    ],
+    name: Annotated[str, typer.Option(help="Registry name of the model.")] = "defect-classifier",
+    classes: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated class names the file names start with (default: NEU)."),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs (default: measured).")] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Start from this state-dict file instead of random weights.")
+    ] = None,
+    validation: Annotated[
+        float, typer.Option(help="Stratified share held out to measure the model (0: none).")
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, batches and split.")] = 0,
+    lake: LakeOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Train the defect classifier (a CNN, from scratch on CPU) and register it."""
+    from shopfloor.cli.output import steps
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows.inspection import train_vision
+
+    wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    with steps(enabled=not json) as progress:
+        task = progress.add_task("training", total=None)
+
+        def step(_what: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = train_vision(
+            open_lake(lake),
+            images,
+            name=name,
+            classes=wanted,
+            epochs=epochs,
+            weights=weights,
+            validation=validation,
+            seed=seed,
+            progress=step,
+        )
+    payload = {
+        "model": f"{result.record.name}:{result.record.version}",
+        "classes": list(result.classes),
+        "images": result.images,
+        "validation_images": result.validation_images,
+        "validation_accuracy": result.validation_accuracy,
+        "validation_macro_f1": result.macro_f1,
+        "fit_seconds": result.fit_seconds,
+    }
+    if json:
+        print_json(payload)
+        return
+    measured = (
+        f"validation accuracy {result.validation_accuracy:.1%} on {result.validation_images} "
+        f"held-out images, macro F1 {result.macro_f1:.3f}"
+        if result.validation_accuracy is not None and result.macro_f1 is not None
+        else "no validation share held out"
+    )
+    console.print(
+        f"registered {payload['model']} ({len(result.classes)} classes, {result.images} images, "
+        f"{result.fit_seconds:.0f} s): {measured}"
+    )
+
+
+@app.command("inspect")
+def inspect_command(
+    images: Annotated[Path, typer.Argument(help="Folder of images to inspect.")],
+    asset: Annotated[str, typer.Option(help="Asset whose parts the images show.")],
+    product: ProductOption = None,
+    order: Annotated[str | None, typer.Option(help="Production order of the parts.")] = None,
+    model: Annotated[str, typer.Option(help="Registry name of the model.")] = "defect-classifier",
+    version: Annotated[
+        int | None, typer.Option(help="Model version (default: production, else latest).")
+    ] = None,
+    no_maps: Annotated[
+        bool, typer.Option("--no-maps", help="Skip the Grad-CAM localisation maps.")
+    ] = False,
+    lake: LakeOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Classify images with a registered model; verdicts go into 'inspections' with the model."""
+    from shopfloor.cli.output import steps
+    from shopfloor.workflows import open_lake
+    from shopfloor.workflows.inspection import inspect_images
+
+    with steps(enabled=not json) as progress:
+        task = progress.add_task("inspecting", total=None)
+
+        def step(_what: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        run = inspect_images(
+            open_lake(lake),
+            images,
+            asset=asset,
+            product=product,
+            order=order,
+            name=model,
+            version=version,
+            maps=not no_maps,
+            progress=step,
+        )
+    verdicts = run.verdicts
+    if json:
+        print_json({"run": run.run, "model": run.model, "verdicts": records(verdicts)})
+        return
+    counts = verdicts.groupby("label")["image"].count().sort_values(ascending=False)
+    shown = ", ".join(f"{label} {count}" for label, count in counts.items())
+    console.print(
+        f"{len(verdicts)} images inspected by {run.model}: {run.failed} fail ({shown}); "
+        f"stored in 'inspections', maps and verdict file in {run.folder}"
+    )

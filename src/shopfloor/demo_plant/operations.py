@@ -569,8 +569,9 @@ def _production(
         label[ok] = None
         verdict = np.where(ok, "pass", "fail").astype(object)
         out["inspections"].add(
-            a, ts, names[pidx[rows]], orders[rows], name, value, lsl, usl, verdict, None, label
-        )
+            a, ts, names[pidx[rows]], orders[rows], name, value, lsl, usl, verdict, None, label,
+            None, np.nan, None,
+        )  # fmt: skip
 
 
 def _routings(layout: PlantLayout, machines: dict[str, _Machine]) -> dict[str, object]:
