@@ -15,7 +15,6 @@ INSTANCES = SHARED_DATASETS / "jobshop" / "instances"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not INSTANCES.exists(), reason="no shared jobshop dataset")
 @pytest.mark.parametrize(("name", "optimum"), [("ft06", 55), ("ft10", 930)])
 def test_fisher_thompson_proven_optimal(name: str, optimum: int) -> None:
     problem = read_instance(INSTANCES / name)

@@ -57,7 +57,6 @@ def test_zero_based_taillard_machines_are_accepted() -> None:
     assert problem.jobs == parse_jsplib(JSPLIB).jobs
 
 
-@pytest.mark.skipif(not (SHARED_DATASETS / "jobshop").exists(), reason="no shared dataset")
 def test_shared_instances_read() -> None:
     ft06 = read_instance(SHARED_DATASETS / "jobshop" / "instances" / "ft06")
     assert (len(ft06.jobs), ft06.n_machines, ft06.n_operations) == (6, 6, 36)

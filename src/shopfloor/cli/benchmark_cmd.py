@@ -183,14 +183,61 @@ def neu_command(
     ],
     seed: Annotated[int, typer.Option(help="Seed of initialisation, batches, augmentation.")] = 0,
     threads: Annotated[int, typer.Option(help="CPU threads for training and inference.")] = 2,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            help="Training epochs (default: the measured configuration; fewer = smoke test)."
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Surface defects (NEU): train the CNN from scratch, test accuracy, ONNX speed and parity."""
     from shopfloor.workflows.benchmarks.neu import run_neu
 
+    params = None if epochs is None else {"epochs": epochs}
     with _status(not json) as progress:
-        report = run_neu(train, test, seed=seed, threads=threads, progress=progress)
+        report = run_neu(train, test, seed=seed, threads=threads, params=params, progress=progress)
     payload = report.as_dict()
     if not json:
         payload.pop("confusion", None)  # a 6 x 6 matrix reads badly as flat rows; in --json
     _show("NEU surface defects", payload, json)
+
+
+@app.command("tep")
+def tep_command(
+    data: DataDir,
+    far: Annotated[
+        float, typer.Option(help="False-alarm rate the limits are set for on normal data.")
+    ] = 0.05,
+    json: JsonOption = False,
+) -> None:
+    """Process faults on Tennessee Eastman: fit on d00 only, FDR per fault, FAR on d00_te."""
+    from shopfloor.workflows.benchmarks.tep import run_tep
+
+    with _status(not json) as progress:
+        report = run_tep(data, far=far, progress=progress)
+    payload = report.as_dict()
+    if json:
+        print_json(payload)
+        return
+    per_fault = payload.pop("per_fault")
+    baseline = payload.pop("baseline")
+    payload.pop("baselines", None)  # every baseline's per-fault table: in --json
+    table = Table(title=f"Tennessee Eastman: {payload['method']} vs PCA T²+Q, per fault")
+    for column in ("fault", "FDR", "FAR 1-160", "delay", "PCA FDR", "PCA FAR 1-160"):
+        table.add_column(column, justify="right")
+    for fault, row in per_fault.items():
+        pca = baseline["per_fault"][fault]
+        table.add_row(
+            fault + (" *" if int(fault) in payload["excluded_faults"] else ""),
+            f"{row['fdr']:.1%}",
+            f"{row['far_first_160']:.1%}",
+            "-" if row["delay_samples"] is None else str(row["delay_samples"]),
+            f"{pca['fdr']:.1%}",
+            f"{pca['far_first_160']:.1%}",
+        )
+    console.print(table)
+    summary = {k: v for k, v in payload.items() if not isinstance(v, (dict, list))}
+    summary["baseline mean_fdr"] = baseline["mean_fdr"]
+    summary["baseline far"] = baseline["far"]
+    _show("Tennessee Eastman summary (* = excluded from the mean)", summary, json=False)

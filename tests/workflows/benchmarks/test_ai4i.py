@@ -100,7 +100,6 @@ def test_too_few_failures(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL.is_file(), reason="shared AI4I 2020 CSV not present")
 def test_real_dataset_end_to_end() -> None:
     out = run_ai4i(REAL, seed=0).as_dict()
     assert out["n_rows"] == 10_000

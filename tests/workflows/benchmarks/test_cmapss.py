@@ -131,7 +131,6 @@ CMAPSS = SHARED_DATASETS / "cmapss"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (CMAPSS / "train_FD001.txt").is_file(), reason="C-MAPSS FD001 absent")
 def test_cmapss_fd001_acceptance_figures(capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli("benchmark", "cmapss", "--data", str(CMAPSS), "--subset", "FD001", "--json") == 0
     payload = json.loads(capsys.readouterr().out)

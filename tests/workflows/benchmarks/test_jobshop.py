@@ -180,7 +180,6 @@ def test_cli_json_table_and_error(layout: Path) -> None:
 JOBSHOP = SHARED_DATASETS / "jobshop"
 
 
-@pytest.mark.skipif(not (JOBSHOP / "instances").is_dir(), reason="shared JSPLIB files not present")
 def test_real_dataset_ft06() -> None:
     report = run_jobshop(JOBSHOP, instances="ft06", time_limit_s=10, workers=2)
     (row,) = report.as_dict()["instances"]

@@ -113,7 +113,6 @@ SKAB = SHARED_DATASETS / "skab"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SKAB / "valve1").is_dir(), reason="shared SKAB files not present")
 def test_skab_acceptance_figures() -> None:
     report = run_skab(SKAB)
     assert report.n_files == 20
