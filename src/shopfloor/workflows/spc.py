@@ -201,6 +201,11 @@ def _empty_violations() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
+def _check_subgroup_size(n: int) -> None:
+    if not 1 <= n <= 25:
+        raise InputError(f"must be 1 (individuals) to 25, got {n}", field="subgroup_size")
+
+
 def _utc_naive(column: pd.Series) -> npt.NDArray[np.datetime64]:
     """Times as naive UTC datetime64 (numpy has no time zones; the lake stores UTC)."""
     stamps = pd.DatetimeIndex(column)
@@ -293,10 +298,7 @@ def spc(
     until: datetime | str | None = None,
 ) -> SpcReport:
     """Control charts and rule violations of every measured series (module docstring)."""
-    if not 1 <= subgroup_size <= 25:
-        raise InputError(
-            f"must be 1 (individuals) to 25, got {subgroup_size}", field="subgroup_size"
-        )
+    _check_subgroup_size(subgroup_size)
     if baseline < 2:
         raise InputError(f"needs at least 2 points, got {baseline}", field="baseline")
     if rule_set not in ("western_electric", "nelson"):
@@ -387,10 +389,7 @@ def capability_study(
     (MR̄/1.128 when it is 1); the overall sigma is the sample standard deviation.
     Capability presumes a stable process: read it beside the SPC chart of the same window.
     """
-    if not 1 <= subgroup_size <= 25:
-        raise InputError(
-            f"must be 1 (individuals) to 25, got {subgroup_size}", field="subgroup_size"
-        )
+    _check_subgroup_size(subgroup_size)
     frame = measurements(
         lake,
         asset=asset,
