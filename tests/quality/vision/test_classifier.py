@@ -23,6 +23,8 @@ TINY = {
     "zoom": 1.0,
     "shift": 0.0,
     "jitter": 0.0,
+    # the planted defects have no canonical orientation (unlike rolled steel)
+    "rotate": True,
     "num_threads": 1,
 }
 
@@ -144,3 +146,27 @@ def test_pickles_through_its_saved_state(fitted: DefectClassifier) -> None:
     assert copy.model_version_ == fitted.model_version_ and copy.classes_ == fitted.classes_
     unfitted = pickle.loads(pickle.dumps(DefectClassifier(**TINY)))
     assert not unfitted.is_fitted and unfitted.get_params() == DefectClassifier(**TINY).get_params()
+
+
+def test_augment_without_rotation_keeps_the_axes() -> None:
+    import torch
+
+    from shopfloor.quality.vision.preprocess import augment
+
+    # a vertical stripe stays vertical (flips and 180 degree turns only)
+    x = torch.zeros(64, 1, 16, 16)
+    x[:, :, :, 7:9] = 255.0
+    gen = torch.Generator().manual_seed(0)
+    out = augment(x, gen, zoom=1.0, jitter=0.0, rotate=False)
+    column_energy = out.std(dim=2).mean(dim=(1, 2))
+    row_energy = out.std(dim=3).mean(dim=(1, 2))
+    assert bool((column_energy < row_energy).all())
+    rotated = augment(x, torch.Generator().manual_seed(0), zoom=1.0, jitter=0.0, rotate=True)
+    assert bool((rotated.std(dim=2).mean(dim=(1, 2)) > rotated.std(dim=3).mean(dim=(1, 2))).any())
+
+
+def test_weight_averaging_still_learns(data: tuple[np.ndarray, np.ndarray]) -> None:
+    clf = DefectClassifier(**{**TINY, "ema_decay": 0.99}, seed=0).fit(*data)  # type: ignore[arg-type]
+    images, labels, _ = dataset(10, 40, seed=99)
+    assert float((clf.predict(images).indices == labels).mean()) >= 0.9
+    assert clf.get_params()["ema_decay"] == 0.99

@@ -18,6 +18,7 @@ TINY = {
     "batch_size": 8,
     "zoom": 1.0,
     "jitter": 0.0,
+    "rotate": True,  # the synthetic defects have no canonical orientation
 }
 
 

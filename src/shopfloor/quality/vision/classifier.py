@@ -10,7 +10,18 @@ Training recipe and why:
   which matters on two CPU cores;
 - label smoothing: the classes of surface-defect sets overlap visually (crazing vs
   rolled-in scale), and over-confident logits generalise worse on a few hundred images;
-- batched augmentation (:func:`~shopfloor.quality.vision.preprocess.augment`);
+- batched augmentation (:func:`~shopfloor.quality.vision.preprocess.augment`): flips,
+  180 degree turns, small shifts and brightness / contrast jitter, but by default no
+  90 degree rotations (``rotate=False``): the rolling direction is fixed in the image
+  and is a cue (on NEU, rotating cost about 2 points of accuracy, 95.9 % vs 97.8 %);
+- light regularisation and 60 epochs (dropout 0.1, shifts up to 10 %): the network is
+  small and underfits with stronger augmentation (NEU dev split, seed 0: 97.8 % with
+  30 epochs, dropout 0.2 and 25 % shifts; 98.9 % with 45 epochs and the lighter
+  settings, 98.5 % on the seed 1 split; with the defaults 99.3 % and 99.6 %; training
+  takes about 9 minutes on two CPU cores);
+- optional exponential moving average of the weights and batch-norm buffers
+  (``ema_decay``; off by default, since the one-cycle schedule already ends at a tiny
+  learning rate and the average was not measured to help);
 - channels-last tensors: on CPU oneDNN convolutions run several times faster so.
 
 Randomness: weight init, dropout and batch order run inside ``torch.random.fork_rng``
@@ -120,15 +131,17 @@ class DefectClassifier(Estimator):
         classes: Sequence[str] | None = None,
         image_size: int = 128,
         widths: tuple[int, ...] = DEFAULT_WIDTHS,
-        epochs: int = 30,
+        epochs: int = 60,
         batch_size: int = 32,
         learning_rate: float = 3e-3,
         weight_decay: float = 0.05,
         label_smoothing: float = 0.1,
-        dropout: float = 0.2,
+        dropout: float = 0.1,
         zoom: float = 1.0,
-        shift: float = 0.25,
+        shift: float = 0.1,
         jitter: float = 0.1,
+        rotate: bool = False,
+        ema_decay: float = 0.0,
         init_weights: str | None = None,
         num_threads: int | None = None,
         seed: int = 0,
@@ -145,6 +158,8 @@ class DefectClassifier(Estimator):
         self.zoom = zoom
         self.shift = shift
         self.jitter = jitter
+        self.rotate = rotate
+        self.ema_decay = ema_decay
         self.init_weights = init_weights
         self.num_threads = num_threads
         self.seed = seed
@@ -248,13 +263,21 @@ class DefectClassifier(Estimator):
         )
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         model.train()
+        ema = _Ema(model, self.ema_decay) if self.ema_decay > 0 else None
         started = time.perf_counter()
         for epoch in range(self.epochs):
             order = torch.randperm(n, generator=gen)
             total_loss, correct, seen = 0.0, 0, 0
             for step in range(steps):
                 idx = order[step * batch : (step + 1) * batch]
-                xb = augment(x[idx], gen, zoom=self.zoom, jitter=self.jitter, shift=self.shift)
+                xb = augment(
+                    x[idx],
+                    gen,
+                    zoom=self.zoom,
+                    jitter=self.jitter,
+                    shift=self.shift,
+                    rotate=self.rotate,
+                )
                 xb = xb.contiguous(memory_format=torch.channels_last)
                 logits = model(xb)
                 loss = F.cross_entropy(logits, y[idx], label_smoothing=self.label_smoothing)
@@ -262,6 +285,8 @@ class DefectClassifier(Estimator):
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimiser.step()
                 schedule.step()
+                if ema is not None:
+                    ema.update(model)
                 total_loss += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1) == y[idx]).sum())
                 seen += len(idx)
@@ -275,6 +300,8 @@ class DefectClassifier(Estimator):
                         seconds=time.perf_counter() - started,
                     )
                 )
+        if ema is not None:
+            ema.copy_to(model)
         model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
 
     # -- inference ------------------------------------------------------------------
@@ -393,6 +420,38 @@ def _fingerprint(model: nn.Module) -> str:
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:12]
+
+
+class _Ema:
+    """Exponential moving average of a module's weights and batch-norm buffers.
+
+    The decay ramps up as ``(1 + t) / (10 + t)`` towards ``decay`` so that short runs
+    are not dominated by the random initial weights.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.steps = 0
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def update(self, model: nn.Module) -> None:
+        import torch
+
+        self.steps += 1
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            floats_ema, floats_new = [], []
+            for key, value in model.state_dict().items():
+                if value.dtype.is_floating_point:
+                    floats_ema.append(self.state[key])
+                    floats_new.append(value.detach())
+                else:
+                    self.state[key].copy_(value)
+            torch._foreach_lerp_(floats_ema, floats_new, 1.0 - decay)
+
+    def copy_to(self, model: nn.Module) -> None:
+        if self.steps > 0:
+            model.load_state_dict(self.state)
 
 
 class _threads:

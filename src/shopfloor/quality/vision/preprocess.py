@@ -5,8 +5,11 @@ in 0..255 with numpy and Pillow only, so the torch path and the onnxruntime path
 must not need torch at the edge) get byte-identical inputs; normalisation by the
 training mean / std happens inside the network wrapper, hence inside the ONNX graph.
 
-``augment`` works on whole torch batches at once (one affine grid per image): 90 degree
-rotations and flips (surface defects have no canonical orientation), zoomed crops with
+``augment`` works on whole torch batches at once (one affine grid per image): flips and
+180 degree turns, optionally 90 degree rotations too (only where the defects have no
+canonical orientation: on rolled steel the rolling direction is fixed in the image and
+tells classes apart, e.g. NEU inclusions run along it and rolled-in scale across it, so
+the defect classifier keeps the axes), zoomed crops with
 translation (defects appear at any scale and place), and brightness / contrast jitter
 (illumination varies between coils and cameras).  Doing it batched avoids a per-image
 Python loop that would cost more than the network on two CPU cores.
@@ -59,15 +62,17 @@ def augment(
     zoom: float,
     jitter: float,
     shift: float = 0.0,
+    rotate: bool = True,
     value_range: float = 255.0,
 ) -> torch.Tensor:
     """Randomly rotated (k * 90 degrees), flipped, zoomed, shifted and jittered copy of ``x``.
 
-    ``x`` is a ``(N, C, S, S)`` batch of pixel values spanning ``value_range``.  ``zoom``
-    is the smallest crop side as a fraction of the image (1 = no zoom: texture classes
-    are told apart partly by the scale of their grain, which zooming would blur);
-    ``shift`` the largest translation as a fraction of the side (the border is
-    filled by reflection, natural for a texture); ``jitter`` the
+    ``rotate=False`` limits the turns to 0 and 180 degrees, so that (with the flips) the
+    image axes stay where they are.  ``x`` is a ``(N, C, S, S)`` batch of pixel values
+    spanning ``value_range``.  ``zoom`` is the smallest crop side as a fraction of the
+    image (1 = no zoom: texture classes are told apart partly by the scale of their
+    grain, which zooming would blur); ``shift`` the largest translation as a fraction of
+    the side (the border is filled by reflection, natural for a texture); ``jitter`` the
     relative contrast change (around each image's mean) and brightness shift (as a
     fraction of ``value_range``).
     """
@@ -80,6 +85,8 @@ def augment(
         return lo + (hi - lo) * torch.rand(n, generator=generator)
 
     k = torch.randint(0, 4, (n,), generator=generator).to(torch.float32)
+    if not rotate:
+        k = 2.0 * (k % 2)  # 0 or 180 degrees: with the flips, the axes stay where they are
     angle = k * (torch.pi / 2)
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
     scale = uniform(zoom, 1.0)
