@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import TaskID
 from rich.table import Table
 
 from shopfloor.cli.dq_cmd import summary_table
-from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, records, steps
+from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, records, step_bars
 from shopfloor.config import load_settings
 from shopfloor.errors import InputError
 
@@ -256,14 +255,7 @@ def demo_command(
     store_path = lake if lake is not None else load_settings().lake
     _prepare(store_path)
     store = open_lake(store_path)
-    with steps(enabled=not json) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def step(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = progress.add_task(what, total=total)
-            progress.update(tasks[what], completed=done, total=total)
-
+    with step_bars(enabled=not json) as step:
         summary = run_demo(store, days=days, seed=seed, step=step)
     if json:
         print_json(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +17,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -121,6 +122,20 @@ def steps(enabled: bool = True) -> Iterator[Progress]:
     )
     with progress:
         yield progress
+
+
+@contextmanager
+def step_bars(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``step(what, done, total)`` callback for the workflows: one bar per ``what``."""
+    with steps(enabled) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def step(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = progress.add_task(what, total=total)
+            progress.update(tasks[what], completed=done, total=total)
+
+        yield step
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, object]]:

@@ -181,17 +181,12 @@ def train_vision_command(
     json: JsonOption = False,
 ) -> None:
     """Train the defect classifier (a CNN, from scratch on CPU) and register it."""
-    from shopfloor.cli.output import steps
+    from shopfloor.cli.output import step_bars
     from shopfloor.workflows import open_lake
     from shopfloor.workflows.inspection import train_vision
 
     wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
-    with steps(enabled=not json) as progress:
-        task = progress.add_task("training", total=None)
-
-        def step(_what: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
+    with step_bars(enabled=not json) as step:
         result = train_vision(
             open_lake(lake),
             images,
@@ -244,16 +239,11 @@ def inspect_command(
     json: JsonOption = False,
 ) -> None:
     """Classify images with a registered model; verdicts go into 'inspections' with the model."""
-    from shopfloor.cli.output import steps
+    from shopfloor.cli.output import step_bars
     from shopfloor.workflows import open_lake
     from shopfloor.workflows.inspection import inspect_images
 
-    with steps(enabled=not json) as progress:
-        task = progress.add_task("inspecting", total=None)
-
-        def step(_what: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
+    with step_bars(enabled=not json) as step:
         run = inspect_images(
             open_lake(lake),
             images,

@@ -60,16 +60,6 @@ class TrainedVision:
     fit_seconds: float
 
 
-def _macro_f1(truth: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64], k: int) -> float:
-    scores = []
-    for c in range(k):
-        tp = np.sum((predicted == c) & (truth == c))
-        fp = np.sum((predicted == c) & (truth != c))
-        fn = np.sum((predicted != c) & (truth == c))
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(scores))
-
-
 def _stratified_holdout(
     labels: npt.NDArray[np.int64], share: float, seed: int
 ) -> npt.NDArray[np.bool_]:
@@ -103,6 +93,7 @@ def train_vision(
     ``hyperparameters``: other settings of :class:`DefectClassifier` (image size, widths...).
     """
     from shopfloor.quality.vision import NEU_CLASSES, DefectClassifier, load_images
+    from shopfloor.quality.vision.evaluation import classification_scores
 
     if not 0.0 <= validation < 0.9:
         raise InputError(f"must lie in [0, 0.9), not {validation}", field="validation")
@@ -132,9 +123,8 @@ def train_vision(
     accuracy = f1 = None
     if held.any():
         predicted = model.predict(data.images[held]).indices
-        truth = data.labels[held]
-        accuracy = float(np.mean(predicted == truth))
-        f1 = _macro_f1(truth, predicted, len(known))
+        scores = classification_scores(data.labels[held], predicted, known)
+        accuracy, f1 = scores.accuracy, scores.macro_f1
     metrics = {"fit_seconds": seconds, "train_images": float((~held).sum())}
     if accuracy is not None and f1 is not None:
         metrics |= {"validation_accuracy": accuracy, "validation_macro_f1": f1}

@@ -29,6 +29,7 @@ import numpy as np
 
 from shopfloor.errors import InputError
 from shopfloor.quality.vision.dataset import NEU_CLASSES, SplitDirs, load_images, split_dataset
+from shopfloor.quality.vision.evaluation import classification_scores
 
 THROUGHPUT_PASSES = 3
 
@@ -129,20 +130,7 @@ def run_neu(
 
     say(f"evaluating on {len(test)} images")
     predicted = clf.predict(test.images).indices
-    n_classes = len(NEU_CLASSES)
-    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(confusion, (test.labels, predicted), 1)
-    accuracy = float(np.trace(confusion) / max(1, confusion.sum()))
-    recall: dict[str, float] = {}
-    f1s: list[float] = []
-    for i, name in enumerate(NEU_CLASSES):
-        tp = float(confusion[i, i])
-        actual = float(confusion[i].sum())
-        called = float(confusion[:, i].sum())
-        if actual == 0:
-            continue  # a class absent from the test set has no recall (and no F1 term)
-        recall[name] = tp / actual
-        f1s.append(2 * tp / (actual + called))
+    scores = classification_scores(test.labels, predicted, NEU_CLASSES)
     torch_ips = _throughput(lambda: clf.logits(test.images, batch_size=64), len(test))
 
     say("exporting to ONNX")
@@ -152,10 +140,10 @@ def run_neu(
         diff = classifier_parity(clf, runner, test.images)
         onnx_ips = _throughput(lambda: runner.run(test.images), len(test))
     return NeuReport(
-        accuracy=accuracy,
-        macro_f1=float(np.mean(f1s)) if f1s else 0.0,
-        per_class_recall=recall,
-        confusion=tuple(tuple(int(v) for v in row) for row in confusion),
+        accuracy=scores.accuracy,
+        macro_f1=scores.macro_f1,
+        per_class_recall=scores.recall,
+        confusion=tuple(tuple(int(v) for v in row) for row in scores.confusion),
         images_per_second=onnx_ips,
         torch_images_per_second=torch_ips,
         fit_seconds=fit_seconds,
