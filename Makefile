@@ -24,6 +24,7 @@ demo: setup
 	$(BIN)/shopfloor demo $(if $(CI),--no-serve,)
 
 test: setup
+	bash scripts/ensure-system.sh chromium chromium-driver wrk
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -225,6 +225,30 @@ class SupplySettings(BaseModel):
     seed: int = Field(0, ge=0, description="seed of the demand forecasts' sampling")
 
 
+class ServerSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="address `shopfloor serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port `shopfloor serve` listens on")
+    tls_cert: Path | None = Field(None, description="PEM certificate: serve HTTPS when given")
+    tls_key: Path | None = Field(None, description="PEM private key of the certificate")
+    session_hours: float = Field(12.0, gt=0, description="life of a dashboard login")
+    token_days: float = Field(90.0, gt=0, description="default life of an API token")
+    max_body_kb: int = Field(
+        256, ge=1, description="largest request body outside ingest uploads (KiB)"
+    )
+    max_upload_mb: int = Field(512, ge=1, description="largest ingest upload (MiB)")
+    rate_per_minute: int = Field(
+        6000, ge=1, description="requests per minute per credential (or address when none)"
+    )
+    rate_burst: int = Field(300, ge=1, description="requests allowed at once above the rate")
+    login_attempts_per_minute: int = Field(
+        10, ge=1, description="failed logins per minute per address and user before a pause"
+    )
+    cache_seconds: float = Field(
+        2.0, ge=0, description="how long table versions are trusted before being re-read"
+    )
+    sse_poll_s: float = Field(1.0, gt=0, description="how often the alert stream looks for news")
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -240,6 +264,7 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     supply: SupplySettings = Field(default_factory=SupplySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -63,6 +63,34 @@ class UnknownTableError(InputError):
     """A table name that is not part of the canonical data model."""
 
 
+class NotFoundError(InputError):
+    """A named thing (asset, alert, schedule, model, job) does not exist, or is not visible."""
+
+
+class AuthError(ShopfloorError):
+    """Credentials are missing, wrong, expired or revoked."""
+
+    exit_code = 2
+
+
+class PermissionDeniedError(ShopfloorError):
+    """The principal is authenticated but its role or sites do not allow the request."""
+
+    exit_code = 2
+
+
+class RateLimitedError(ShopfloorError):
+    """Too many requests from one principal or address; retry after ``retry_after`` s."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"too many requests; retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class AuditTamperedError(ShopfloorError):
+    """The audit log's hash chain does not verify (exit 1: a failed check)."""
+
+
 class LakeError(ShopfloorError):
     """The lake on disk is missing, locked or inconsistent."""
 

@@ -94,6 +94,7 @@ def _print(summary: DemoSummary) -> None:
     _print_maintenance(summary)
     _print_spc(summary)
     _print_supply(summary)
+    _print_planning(summary)
     timing = ", ".join(f"{k} {v:.0f} s" for k, v in summary.seconds.items())
     console.print(f"done in {sum(summary.seconds.values()):.0f} s ({timing})")
     console.print(
@@ -103,6 +104,52 @@ def _print(summary: DemoSummary) -> None:
         f"reorder --lake {summary.lake}; shopfloor quality spc --lake {summary.lake} "
         "--html spc.html"
     )
+
+
+def _print_planning(summary: DemoSummary) -> None:
+    planned = summary.planning
+    if planned is None:
+        return
+    plan, repair = planned.plan, planned.repair
+    console.print(
+        f"schedule {plan.schedule_id}: {len(plan.rows)} operations of {len(plan.orders)} "
+        f"orders on {plan.rows['machine'].nunique()} machines ({plan.schedule.status}); "
+        f"repaired as {repair.schedule_id} after {repair.reason}: {len(repair.moves)} "
+        f"operations moved, {repair.kept_share:.0%} kept as planned"
+    )
+
+
+def _planning_payload(summary: DemoSummary) -> dict[str, object] | None:
+    planned = summary.planning
+    if planned is None:
+        return None
+    return {
+        "schedule_id": planned.plan.schedule_id,
+        "operations": len(planned.plan.rows),
+        "status": planned.plan.schedule.status,
+        "repair_id": planned.repair.schedule_id,
+        "moved": len(planned.repair.moves),
+        "kept_share": planned.repair.kept_share,
+    }
+
+
+def _serve(lake: Path) -> None:
+    """Serve the demo lake with a fresh admin login (the lake is rebuilt on every demo)."""
+    import secrets
+
+    from shopfloor.cli.serve_cmd import run_server, settings_for
+    from shopfloor.workflows.access import access_store
+
+    password = secrets.token_urlsafe(12)
+    access_store(lake).add_user("admin", password, "admin", None, replace=True)
+    settings = settings_for(lake, None, None, None, None)
+    console.rule("web dashboard")
+    console.print(
+        f"log in at http://{settings.server.host}:{settings.server.port} as "
+        f"[bold]admin[/bold] with password [bold]{password}[/bold] (every site, every role); "
+        "add users with `shopfloor users add`"
+    )
+    run_server(settings)
 
 
 def _print_spc(summary: DemoSummary) -> None:
@@ -256,7 +303,7 @@ def demo_command(
     _prepare(store_path)
     store = open_lake(store_path)
     with step_bars(enabled=not json) as step:
-        summary = run_demo(store, days=days, seed=seed, step=step)
+        summary = run_demo(store, days=days, seed=seed, step=step, plan=True)
     if json:
         print_json(
             {
@@ -271,12 +318,15 @@ def demo_command(
                     "series": records(summary.spc.report.summary()),
                     "capability": records(summary.spc.capability.frame()),
                 },
+                "planning": _planning_payload(summary),
                 "seconds": summary.seconds,
             }
         )
     else:
         _print(summary)
+    # Serving blocks until Ctrl-C: only for a person at a terminal, never in CI or a pipe.
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
-    if interactive and not no_serve:
-        # The web dashboard is not part of this release yet; say so rather than pretend.
-        console.print("(the web dashboard arrives with `shopfloor serve`; nothing to serve yet)")
+    if interactive and not no_serve and not json:
+        _serve(store.path)
+    elif not json:
+        console.print(f"serve the dashboard with: shopfloor serve --lake {store.path}")

@@ -8,6 +8,7 @@ import typer
 
 from shopfloor import __version__
 from shopfloor.cli import (
+    access_cmd,
     benchmark_cmd,
     demo_cmd,
     dq_cmd,
@@ -16,6 +17,7 @@ from shopfloor.cli import (
     production_cmd,
     quality_cmd,
     schedule_cmd,
+    serve_cmd,
     supply_cmd,
 )
 from shopfloor.cli.ingest_cmd import ingest_command
@@ -41,6 +43,9 @@ app.add_typer(maintenance_cmd.models_app, name="models")
 app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(supply_cmd.app, name="supply")
 app.add_typer(benchmark_cmd.app, name="benchmark")
+app.command("serve")(serve_cmd.serve_command)
+app.add_typer(access_cmd.users_app, name="users")
+app.add_typer(access_cmd.audit_app, name="audit")
 
 
 def version_callback(value: bool) -> None:

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+# Stock locations of the demo's supply data (areas of the site, see assets_frame).
+LOCATIONS = ("DC-NORTH", "DC-SOUTH")
+
 
 @dataclass(frozen=True)
 class SignalSpec:
@@ -96,6 +99,19 @@ class PlantLayout:
                 "line": m.line,
             }
             for m in self.machines
+        ]
+        # The stock locations of the supply data are areas of the site: that is how a
+        # location's inventory and forecasts belong to a site (tenant isolation).
+        rows += [
+            {
+                "asset": location,
+                "parent": self.site,
+                "level": "area",
+                "name": f"Distribution centre {location.removeprefix('DC-').title()}",
+                "site": self.site,
+                "line": None,
+            }
+            for location in LOCATIONS
         ]
         return pd.DataFrame(rows)
 

@@ -28,13 +28,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from shopfloor.demo_plant.layout import LOCATIONS
 from shopfloor.demo_plant.operations import canonical_frame
 from shopfloor.errors import InputError
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 PATTERNS = ("smooth", "trending", "erratic", "intermittent", "lumpy")
-LOCATIONS = ("DC-NORTH", "DC-SOUTH")
 _DAY_US = 86_400 * 1_000_000
 # supplier, mean promised lead time (days), on-time probability, short-delivery probability
 _SUPPLIERS = (

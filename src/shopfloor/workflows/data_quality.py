@@ -6,8 +6,13 @@ Readings stream from the lake one asset at a time (the Delta files' statistics o
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -30,6 +35,7 @@ __all__ = [
     "RepairSummary",
     "check_quality",
     "issues_html",
+    "latest_report",
     "repair_quality",
 ]
 
@@ -140,7 +146,44 @@ def check_quality(
     finally:
         con.close()
     score_frame = pd.concat(scores, ignore_index=True) if scores else pd.DataFrame()
-    return QualityReport(tuple(issues), score_frame, table, lake.version(table), len(names))
+    report = QualityReport(tuple(issues), score_frame, table, lake.version(table), len(names))
+    if assets is None and tuple(checks) == tuple(ALL_CHECKS):
+        _store_report(lake, report)
+    return report
+
+
+def _report_path(lake: Lake, table: str) -> Path:
+    return lake.path / "reports" / f"data-quality-{table}.json"
+
+
+def _store_report(lake: Lake, report: QualityReport) -> None:
+    """Keep the latest full report (the dashboard shows it; a check takes a while)."""
+    path = _report_path(lake, report.table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "header": {
+            "table": report.table,
+            "table_version": report.table_version,
+            "assets": report.assets,
+            "checked_at": time.time(),
+            "counts": report.counts(),
+        },
+        "issues": [issue.to_dict() for issue in report.issues],
+    }
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(payload), encoding="utf-8")
+    os.replace(temporary, path)  # readers see the old report or the new, never half of one
+
+
+def latest_report(
+    lake: Lake, table: str = "readings"
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """Header and issues of the latest full data-quality report of ``table``, if any."""
+    path = _report_path(lake, table)
+    if not path.exists():
+        return None
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return payload["header"], payload["issues"]
 
 
 @dataclass(frozen=True)

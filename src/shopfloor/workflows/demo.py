@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -34,6 +35,9 @@ from shopfloor.workflows.data_quality import QualityReport, check_quality
 from shopfloor.workflows.ingest import ingest
 from shopfloor.workflows.production import bottlenecks, oee, reliability
 from shopfloor.workflows.spc import CapabilityStudy, SpcReport, capability_study, spc
+
+if TYPE_CHECKING:
+    from shopfloor.workflows.planning import PlanResult, RescheduleResult
 
 Step = Callable[[str, int, int], None]
 """Progress: (step description, done, total)."""
@@ -71,6 +75,7 @@ class DemoSummary:
     supply: SupplyDemo
     spc: SpcDemo
     seconds: dict[str, float] = field(default_factory=dict)
+    planning: PlanningDemo | None = None
 
 
 @dataclass(frozen=True)
@@ -196,13 +201,46 @@ def generate_demo_files(
     return files
 
 
+@dataclass(frozen=True)
+class PlanningDemo:
+    """A finite-capacity plan of the open orders, and its repair after a breakdown."""
+
+    plan: PlanResult
+    repair: RescheduleResult
+
+
+def demo_planning(
+    lake: Lake, origin: pd.Timestamp, *, time_limit_s: float = 10.0, seed: int = 0
+) -> PlanningDemo:
+    """Plan the open orders from ``origin``; then the busiest machine breaks down for 4 h
+    shortly after its first operation starts, and the plan is repaired around it (both
+    schedules are stored)."""
+    from shopfloor.workflows.planning import plan, reschedule_lake
+
+    made = plan(lake, time_limit_s=time_limit_s, origin=origin, seed=seed)
+    busiest = made.rows.groupby("machine")["order"].count().idxmax()
+    first = pd.to_datetime(made.rows.loc[made.rows["machine"] == busiest, "start"], utc=True)
+    down_at = first.min().floor("min") + pd.Timedelta(minutes=10)
+    repair = reschedule_lake(
+        lake,
+        machine_down=(str(busiest), down_at, "4h"),
+        now=down_at,
+        time_limit_s=time_limit_s,
+        seed=seed,
+    )
+    return PlanningDemo(made, repair)
+
+
 def run_demo(
     lake: Lake,
     days: int = 30,
     seed: int = 7,
     end: pd.Timestamp | None = None,
     step: Step | None = None,
+    plan: bool = False,
 ) -> DemoSummary:
+    """Generate, ingest, check and analyse the demo plant; ``plan``: also schedule its
+    open orders and repair the schedule after a breakdown (adds ~20 s)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     layout = default_layout()
@@ -255,6 +293,15 @@ def run_demo(
     if step:
         step("supply planning", 1, 1)
     timings["supply"] = time.perf_counter() - clock
+    planned = None
+    if plan:
+        clock = time.perf_counter()
+        if step:
+            step("production planning", 0, 1)
+        planned = demo_planning(lake, stop)
+        if step:
+            step("production planning", 1, 1)
+        timings["planning"] = time.perf_counter() - clock
     return DemoSummary(
         lake.path,
         start,
@@ -270,4 +317,5 @@ def run_demo(
         supply,
         control,
         timings,
+        planned,
     )
