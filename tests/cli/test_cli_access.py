@@ -30,7 +30,9 @@ def run(*args: str, lake: Path, stdin: str = "") -> subprocess.CompletedProcess[
     )
 
 
-def _get(url: str, token: str | None = None, context: ssl.SSLContext | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+def _get(
+    url: str, token: str | None = None, context: ssl.SSLContext | None = None
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
@@ -43,13 +45,30 @@ def _get(url: str, token: str | None = None, context: ssl.SSLContext | None = No
 
 def test_users_tokens_and_revocation(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    added = run("users", "add", "ana", "--role", "engineer", "--site", "PLANT1",
-                "--password-stdin", lake=lake, stdin=PASSWORD + "\n")  # fmt: skip
+    added = run(
+        "users",
+        "add",
+        "ana",
+        "--role",
+        "engineer",
+        "--site",
+        "PLANT1",
+        "--password-stdin",
+        lake=lake,
+        stdin=PASSWORD + "\n",
+    )
     assert added.returncode == 0, added.stderr
     assert "engineer of PLANT1" in added.stdout
     listed = json.loads(run("users", "list", "--json", lake=lake).stdout)
-    assert listed == [{"username": "ana", "role": "engineer", "sites": ["PLANT1"],
-                       "disabled": False, "active_tokens": 0}]  # fmt: skip
+    assert listed == [
+        {
+            "username": "ana",
+            "role": "engineer",
+            "sites": ["PLANT1"],
+            "disabled": False,
+            "active_tokens": 0,
+        }
+    ]
     token = json.loads(run("users", "token", "ana", "--days", "1", "--json", lake=lake).stdout)
     assert token["token"].startswith("sf_" + token["token_id"])
     assert json.loads(run("users", "list", "--json", lake=lake).stdout)[0]["active_tokens"] == 1
@@ -61,17 +80,23 @@ def test_users_tokens_and_revocation(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "stdin", "says"),
     [
-        (("users", "add", "bob", "--role", "boss", "--site", "A", "--password-stdin"),
-         PASSWORD, "field 'role'"),
+        (
+            ("users", "add", "bob", "--role", "boss", "--site", "A", "--password-stdin"),
+            PASSWORD,
+            "field 'role'",
+        ),
         (("users", "add", "bob", "--site", "A", "--password-stdin"), "short", "field 'password'"),
-        (("users", "add", "bob", "--role", "viewer", "--all-sites", "--password-stdin"),
-         PASSWORD, "only an admin"),
+        (
+            ("users", "add", "bob", "--role", "viewer", "--all-sites", "--password-stdin"),
+            PASSWORD,
+            "only an admin",
+        ),
         (("users", "add", "bob", "--password-stdin"), PASSWORD, "--site"),
         (("users", "token", "nobody"), "", "no user 'nobody'"),
         (("users", "revoke", "abcdef012345"), "", "no token"),
         (("serve", "--tls-cert", "missing.pem"), "", "--tls-cert and --tls-key"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_one_line_exit_2(
     tmp_path: Path, args: tuple[str, ...], stdin: str, says: str
 ) -> None:
@@ -86,8 +111,14 @@ def test_audit_verify_detects_an_edited_row(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     log = AuditLog.for_lake(lake)
     for i in range(4):
-        log.append(principal="ana", action="read", method="GET", target=f"/api/assets/M{i}",
-                   status=200, sites="PLANT1")  # fmt: skip
+        log.append(
+            principal="ana",
+            action="read",
+            method="GET",
+            target=f"/api/assets/M{i}",
+            status=200,
+            sites="PLANT1",
+        )
     intact = run("audit", "verify", lake=lake)
     assert intact.returncode == 0 and "4 rows verified" in intact.stdout
     shown = json.loads(run("audit", "show", "--json", lake=lake).stdout)
@@ -109,19 +140,58 @@ def test_serve_over_tls_with_a_token(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    run("users", "add", "root", "--role", "admin", "--all-sites", "--password-stdin",
-        lake=lake, stdin=PASSWORD + "\n")  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    run(
+        "users",
+        "add",
+        "root",
+        "--role",
+        "admin",
+        "--all-sites",
+        "--password-stdin",
+        lake=lake,
+        stdin=PASSWORD + "\n",
+    )
     token = json.loads(run("users", "token", "root", "--json", lake=lake).stdout)["token"]
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "shopfloor.cli.main", "serve", "--lake", str(lake), "--port",
-         str(port), "--tls-cert", str(cert), "--tls-key", str(key)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "shopfloor.cli.main",
+            "serve",
+            "--lake",
+            str(lake),
+            "--port",
+            str(port),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
     context = ssl.create_default_context(cafile=str(cert))
     context.check_hostname = False
     url = f"https://127.0.0.1:{port}"

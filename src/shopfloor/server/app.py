@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -81,6 +82,15 @@ def _install_errors(app: FastAPI) -> None:
         return _error(500, "internal error (logged on the server)")
 
 
+def _warm(state: ServerState) -> None:
+    from shopfloor.workflows import views
+
+    try:
+        state.cached("condition", "all", lambda: views.condition(state.lake))
+    except Exception as exc:  # e.g. no model trained yet: the routes will say so
+        log.info("no condition scores to warm: %s", exc)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole service over one lake (``settings.lake``)."""
     from shopfloor.server.api import account, alerts, data, insights, plant
@@ -91,6 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Condition scoring takes seconds on a month of data: do it before the first
+        # asset page asks, off the event loop.
+        threading.Thread(target=_warm, args=(state,), name="warm-up", daemon=True).start()
         yield
         state.jobs.shutdown()
 
