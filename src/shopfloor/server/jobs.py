@@ -47,8 +47,10 @@ class Job:
 
 class JobRunner:
     def __init__(self, workers: int = 2, keep: int = 200) -> None:
+        self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
         self._jobs: dict[str, Job] = {}
+        self._closed = False
         self._lock = threading.Lock()
         self._keep = keep
 
@@ -83,7 +85,11 @@ class JobRunner:
                 return
             self._update(job.job_id, state="succeeded", result=result, finished_at=time.time())
 
-        self._pool.submit(run)
+        with self._lock:
+            if self._closed:  # the app was shut down and started again (tests, reloads)
+                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="job")
+                self._closed = False
+            self._pool.submit(run)
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -105,4 +111,6 @@ class JobRunner:
         return self.get(job_id)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._closed = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import pandas as pd
@@ -17,10 +17,13 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime(warn=False)
     if value is pd.NaT:
         return None
+    if isinstance(value, pd.Timestamp):
+        # Naive times are the lake's clock, UTC: say so, as RFC 3339 date-times must.
+        return _plain(value.to_pydatetime(warn=False))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
         try:
             return _plain(value.item())

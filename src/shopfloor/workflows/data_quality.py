@@ -37,6 +37,7 @@ __all__ = [
     "issues_html",
     "latest_report",
     "repair_quality",
+    "report_path",
 ]
 
 StepProgress = Callable[[str, int, int], None]
@@ -152,13 +153,14 @@ def check_quality(
     return report
 
 
-def _report_path(lake: Lake, table: str) -> Path:
+def report_path(lake: Lake, table: str) -> Path:
+    """Where the latest full data-quality report of ``table`` is kept."""
     return lake.path / "reports" / f"data-quality-{table}.json"
 
 
 def _store_report(lake: Lake, report: QualityReport) -> None:
     """Keep the latest full report (the dashboard shows it; a check takes a while)."""
-    path = _report_path(lake, report.table)
+    path = report_path(lake, report.table)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "header": {
@@ -179,7 +181,7 @@ def latest_report(
     lake: Lake, table: str = "readings"
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """Header and issues of the latest full data-quality report of ``table``, if any."""
-    path = _report_path(lake, table)
+    path = report_path(lake, table)
     if not path.exists():
         return None
     payload = json.loads(path.read_text(encoding="utf-8"))

@@ -58,6 +58,14 @@ def site_map(lake: Lake) -> SiteMap:
     return SiteMap(asset_site, asset_line, frozenset(asset_site.values()))
 
 
+def registry_stamp(lake: Lake) -> tuple[int | None, float | None]:
+    """Changes whenever an ingest starts or finishes. Only ingests write the asset registry
+    (SQLite, without versions), so this stands in for its version in caches."""
+    with lake.meta.connect() as con:
+        row = con.execute("SELECT max(id), max(finished_at) FROM ingests").fetchone()
+    return (row[0], row[1])
+
+
 def visible_sites(lake: Lake, sites: Sites) -> list[str]:
     known = site_map(lake).sites
     return sorted(known if sites is None else known & sites)
@@ -376,6 +384,17 @@ def inspections(
 
 
 # -- data --------------------------------------------------------------------------------
+def quality_report_stamp(lake: Lake) -> int | None:
+    """When the stored data-quality report was written (ns; None without one). The report
+    is a file, not a Delta table: this stands in for its version in caches."""
+    from shopfloor.workflows.data_quality import report_path
+
+    try:
+        return report_path(lake, "readings").stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 def quality_issues(lake: Lake, sites: Sites) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """The latest stored data-quality report's issues on visible assets, and its header."""
     from shopfloor.workflows.data_quality import latest_report

@@ -11,9 +11,9 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shopfloor.server.api.common import ERRORS, sites_of
+from shopfloor.server.api.common import ERRORS, cached_rows, sites_of
 from shopfloor.server.auth import Operator, Viewer, server_state
-from shopfloor.server.schemas import Alert, AlertChange, one, rows
+from shopfloor.server.schemas import Alert, AlertChange, one
 from shopfloor.server.state import ServerState
 from shopfloor.workflows import views
 
@@ -22,8 +22,13 @@ State = Annotated[ServerState, Depends(server_state)]
 
 
 def _alerts(state: ServerState, sites: frozenset[str] | None) -> list[Alert]:
-    frame = state.cached("alerts", sites, lambda: views.alerts(state.lake, sites))
-    return rows(frame, Alert)
+    return cached_rows(
+        state,
+        "alerts",
+        sites,
+        lambda: state.cached("alerts", sites, lambda: views.alerts(state.lake, sites)),
+        Alert,
+    )
 
 
 @router.get("", response_model=list[Alert])

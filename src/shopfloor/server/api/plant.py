@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from shopfloor.server.api.common import ERRORS, sites_of, utc_or_none
+from shopfloor.server.api.common import ERRORS, cached_rows, sites_of, utc_or_none
 from shopfloor.server.auth import Viewer, server_state
 from shopfloor.server.schemas import (
     Asset,
@@ -26,6 +26,7 @@ from shopfloor.workflows import views
 
 router = APIRouter(prefix="/api", responses=ERRORS)
 State = Annotated[ServerState, Depends(server_state)]
+READINGS_KEPT = 5000
 
 
 @router.get("/sites", response_model=list[Site], tags=["plant"])
@@ -37,7 +38,11 @@ def list_sites(principal: Viewer, state: State) -> list[Site]:
 @router.get("/assets", response_model=list[Asset], tags=["plant"])
 def list_assets(principal: Viewer, state: State) -> list[Asset]:
     """The asset hierarchy (site > area > line > machine) of the visible sites."""
-    return rows(views.assets(state.lake, sites_of(principal)), Asset)
+    sites = sites_of(principal)
+    stamp = views.registry_stamp(state.lake)
+    return cached_rows(
+        state, "registry", (sites, stamp), lambda: views.assets(state.lake, sites), Asset
+    )
 
 
 @router.get("/assets/{asset}", response_model=Asset, tags=["plant"])
@@ -59,29 +64,37 @@ def read_readings(
     start: datetime | None = None,
     end: datetime | None = None,
     every: Annotated[
-        str | None, Query(pattern=r"^\d{1,6}(s|min|h|d)$", description="resample, e.g. 10min")
+        str | None, Query(pattern=r"^[1-9]\d{0,5}(s|min|h|d)$", description="resample, e.g. 10min")
     ] = None,
     agg: Literal["mean", "min", "max", "first", "last", "count", "sum", "median"] = "mean",
 ) -> list[Reading]:
     """Readings of one asset over [start, end), raw or resampled with ``agg``."""
-    frame = views.readings(
-        state.lake,
-        sites_of(principal),
-        asset,
-        signal,
-        utc_or_none(start),
-        utc_or_none(end),
-        every,
-        agg,
+    sites = sites_of(principal)
+    since, until = utc_or_none(start), utc_or_none(end)
+    key = (asset, tuple(signal or ()), since, until, every, agg, sites)
+    return cached_rows(
+        state,
+        "readings",
+        key,
+        lambda: views.readings(state.lake, sites, asset, signal, since, until, every, agg),
+        Reading,
+        # A chart's worth (a month hourly is 720 points) is kept; raw dumps are not.
+        keep=lambda found: len(found) <= READINGS_KEPT,
     )
-    return rows(frame, Reading)
 
 
 @router.get("/assets/{asset}/health", response_model=list[HealthPoint], tags=["maintenance"])
 def asset_health(asset: str, principal: Viewer, state: State) -> list[HealthPoint]:
     """The anomaly score of the production condition model over time, with its threshold."""
+    sites = sites_of(principal)
     condition = state.cached("condition", "all", lambda: views.condition(state.lake))
-    return rows(views.health(condition, state.lake, sites_of(principal), asset), HealthPoint)
+    return cached_rows(
+        state,
+        "condition",
+        ("health", asset, sites),
+        lambda: views.health(condition, state.lake, sites, asset),
+        HealthPoint,
+    )
 
 
 @router.get("/assets/{asset}/work-orders", response_model=list[WorkOrder], tags=["maintenance"])
@@ -101,20 +114,31 @@ def oee(
 ) -> list[OeeRow]:
     """OEE = availability x performance x quality per group and period."""
     sites = sites_of(principal)
-    frame = state.cached(
-        "oee", (by, period, sites), lambda: views.oee(state.lake, sites, by, period)
+    found = cached_rows(
+        state,
+        "oee",
+        (by, period, sites),
+        lambda: state.cached(
+            "oee", (by, period, sites), lambda: views.oee(state.lake, sites, by, period)
+        ),
+        OeeRow,
     )
-    if not frame.empty:
-        since, until = utc_or_none(start), utc_or_none(end)
-        if since is not None:
-            frame = frame[frame["period_start"] >= since]
-        if until is not None:
-            frame = frame[frame["period_start"] < until]
-    return rows(frame, OeeRow)
+    since, until = utc_or_none(start), utc_or_none(end)
+    return [
+        r
+        for r in found
+        if (since is None or r.period_start >= since) and (until is None or r.period_start < until)
+    ]
 
 
 @router.get("/production/losses", response_model=list[Loss], tags=["production"])
 def losses(principal: Viewer, state: State) -> list[Loss]:
     """Downtime by reason, largest first, with cumulative shares (a Pareto)."""
     sites = sites_of(principal)
-    return rows(state.cached("losses", sites, lambda: views.losses(state.lake, sites)), Loss)
+    return cached_rows(
+        state,
+        "losses",
+        sites,
+        lambda: state.cached("losses", sites, lambda: views.losses(state.lake, sites)),
+        Loss,
+    )
