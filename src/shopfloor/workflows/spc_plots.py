@@ -17,7 +17,7 @@ from shopfloor.workflows.spc import SpcReport, SpcSeries
 MAX_SERIES = 40
 
 
-def _panels(series: SpcSeries) -> Any:
+def chart_panels(series: SpcSeries) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -73,10 +73,11 @@ def write_spc_html(report: SpcReport, path: Path) -> Path:
     shown = report.series[:MAX_SERIES]
     path.parent.mkdir(parents=True, exist_ok=True)
     if len(shown) == 1:
-        return write_html(_panels(shown[0]), path)
+        return write_html(chart_panels(shown[0]), path)
     # One page: the first figure carries plotly.js, the others reuse it.
     parts = [
-        _panels(s).to_html(include_plotlyjs=i == 0, full_html=False) for i, s in enumerate(shown)
+        chart_panels(s).to_html(include_plotlyjs=i == 0, full_html=False)
+        for i, s in enumerate(shown)
     ]
     note = ""
     if len(report.series) > len(shown):
