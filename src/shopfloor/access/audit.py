@@ -17,10 +17,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from shopfloor.access.sqlite import connection, open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -92,27 +93,13 @@ class AuditLog:
                 handle.write(secrets.token_hex(32))
         return bytes.fromhex(path.read_text().strip())
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.database, timeout=30.0, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.row_factory = sqlite3.Row
-            yield con
-        finally:
-            con.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connection(self.database)
 
     def _append_connection(self) -> sqlite3.Connection:
         """The writer's own connection, opened once (callers hold ``self._lock``)."""
         if self._writer is None:
-            con = sqlite3.connect(
-                self.database, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.row_factory = sqlite3.Row
-            self._writer = con
+            self._writer = open_database(self.database, shared=True)
         return self._writer
 
     def _mac(self, previous: str, values: dict[str, object]) -> str:

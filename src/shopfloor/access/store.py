@@ -16,13 +16,14 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from shopfloor.access.principals import ALL_SITES, ROLES, Principal, Role
+from shopfloor.access.sqlite import connection, open_database
 from shopfloor.errors import AuthError, InputError
 
 if TYPE_CHECKING:
@@ -123,23 +124,13 @@ class AccessStore:
     def for_lake(cls, lake_path: Path) -> AccessStore:
         return cls(lake_path / "meta.sqlite")
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.database, timeout=30.0, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.row_factory = sqlite3.Row
-            yield con
-        finally:
-            con.close()
+    def connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connection(self.database)
 
     def _reader(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self.database, timeout=30.0, isolation_level=None)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.row_factory = sqlite3.Row
+            con = open_database(self.database)
             self._local.con = con
         return con
 

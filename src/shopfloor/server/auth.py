@@ -14,7 +14,7 @@ import time
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from shopfloor.errors import AuthError, PermissionDeniedError, RateLimitedError
 from shopfloor.server.middleware import SESSION_COOKIE
@@ -103,6 +103,19 @@ class LoginThrottle:
     def failed(self, address: str, username: str) -> None:
         with self.lock:
             self.failures.setdefault((address, username), []).append(time.monotonic())
+
+
+def set_session_cookie(request: Request, response: Response, secret: str, expires: float) -> None:
+    """The dashboard's session cookie: HttpOnly, SameSite=Strict, Secure under TLS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int(expires - time.time()),
+        httponly=True,
+        samesite="strict",
+        secure=server_state(request).settings.server.tls_cert is not None,
+        path="/",
+    )
 
 
 def login(request: Request, username: str, password: str) -> tuple[User, str, float]:

@@ -296,13 +296,10 @@ def schedule(lake: Lake, sites: Sites, schedule_id: str | None) -> ScheduleView:
 
 
 # -- supply ------------------------------------------------------------------------------
-def _location_sites(lake: Lake) -> dict[str, str]:
-    return site_map(lake).asset_site
-
-
 def _visible_locations(lake: Lake, sites: Sites, locations: Collection[str]) -> set[str]:
-    owner = _location_sites(lake)
-    return {loc for loc in locations if loc in owner and (sites is None or owner[loc] in sites)}
+    # A location is registered as an asset (an area) of its site.
+    found = site_map(lake)
+    return {loc for loc in locations if found.sees(sites, loc)}
 
 
 def forecasts(lake: Lake, sites: Sites, item: str | None = None) -> pd.DataFrame:

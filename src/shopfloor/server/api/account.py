@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from shopfloor import __version__
 from shopfloor.errors import NotFoundError, PermissionDeniedError
 from shopfloor.server.api.common import ERRORS
-from shopfloor.server.auth import Admin, CurrentPrincipal, login, server_state
+from shopfloor.server.auth import Admin, CurrentPrincipal, login, server_state, set_session_cookie
 from shopfloor.server.middleware import SESSION_COOKIE
 from shopfloor.server.schemas import (
     AuditCheck,
@@ -78,16 +78,7 @@ def health() -> Health:
 def login_route(body: LoginRequest, request: Request, response: Response) -> LoginResult:
     """Check a password and set the dashboard's session cookie (HttpOnly, SameSite=Strict)."""
     user, secret, expires = login(request, body.username, body.password)
-    state = server_state(request)
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=int(expires - datetime.now(UTC).timestamp()),
-        httponly=True,
-        samesite="strict",
-        secure=state.settings.server.tls_cert is not None,
-        path="/",
-    )
+    set_session_cookie(request, response, secret, expires)
     return LoginResult(
         user=user.username,
         role=user.role,

@@ -9,7 +9,6 @@ or a typo renders the 404 page.
 from __future__ import annotations
 
 import importlib.util
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -21,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from shopfloor.errors import AuthError, InputError, NotFoundError, RateLimitedError, ShopfloorError
-from shopfloor.server.auth import Viewer, login, server_state
+from shopfloor.server.auth import Viewer, login, server_state, set_session_cookie
 from shopfloor.server.dashboard.render import STATIC, PageRoute, page, records
 from shopfloor.server.middleware import SESSION_COOKIE
 from shopfloor.server.state import ServerState
@@ -102,17 +101,8 @@ async def login_submit(request: Request) -> Response:
     except RateLimitedError as exc:
         wait = max(1, int(exc.retry_after + 0.999))
         return await run_in_threadpool(again, f"too many failed attempts: wait {wait} s", 429)
-    state = server_state(request)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=int(expires - datetime.now(UTC).timestamp()),
-        httponly=True,
-        samesite="strict",
-        secure=state.settings.server.tls_cert is not None,
-        path="/",
-    )
+    set_session_cookie(request, response, secret, expires)
     return response
 
 
