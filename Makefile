@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/shopfloor demo $(if $(CI),--no-serve,)
 
 test: setup
-	bash scripts/ensure-system.sh chromium chromium-driver wrk
+	bash scripts/ensure-system.sh chromium chromium-driver wrk mosquitto mosquitto-clients
 	$(BIN)/python -m pytest -q
 
 lint: setup

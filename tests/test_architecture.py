@@ -22,14 +22,15 @@ ANALYTICS = {
     "data_quality",
     "demo_plant",
 }
-IO = {"lake", "ingest", "registry", "access"}
+IO = {"lake", "ingest", "registry", "access", "streaming"}
 # What each layer may import from shopfloor itself.
 ALLOWED: dict[str, set[str]] = {
     **{m: BASE for m in BASE},
     **{m: BASE for m in ANALYTICS},
     **{m: BASE | IO for m in IO},
     "compute": set(),
-    "workflows": BASE | ANALYTICS | IO | {"compute", "workflows"},
+    "edge": BASE | ANALYTICS | {"streaming"},  # no lake, registry, workflows: runs on gateways
+    "workflows": BASE | ANALYTICS | IO | {"compute", "workflows", "edge"},
     "server": {"workflows", "config", "errors", "server"},
     # The CLI reaches the server only to start it (`shopfloor serve`, the demo's serve).
     "cli": BASE | {"workflows", "cli", "server"},
