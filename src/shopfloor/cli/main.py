@@ -12,12 +12,14 @@ from shopfloor.cli import (
     benchmark_cmd,
     demo_cmd,
     dq_cmd,
+    edge_cmd,
     lake_cmd,
     maintenance_cmd,
     production_cmd,
     quality_cmd,
     schedule_cmd,
     serve_cmd,
+    stream_cmd,
     supply_cmd,
 )
 from shopfloor.cli.ingest_cmd import ingest_command
@@ -44,6 +46,8 @@ app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(supply_cmd.app, name="supply")
 app.add_typer(benchmark_cmd.app, name="benchmark")
 app.command("serve")(serve_cmd.serve_command)
+app.command("stream")(stream_cmd.stream_command)
+app.add_typer(edge_cmd.app, name="edge")
 app.add_typer(access_cmd.users_app, name="users")
 app.add_typer(access_cmd.audit_app, name="audit")
 
