@@ -19,6 +19,7 @@ from shopfloor.cli import (
     quality_cmd,
     schedule_cmd,
     serve_cmd,
+    simulate_cmd,
     stream_cmd,
     supply_cmd,
 )
@@ -47,6 +48,7 @@ app.add_typer(supply_cmd.app, name="supply")
 app.add_typer(benchmark_cmd.app, name="benchmark")
 app.command("serve")(serve_cmd.serve_command)
 app.command("stream")(stream_cmd.stream_command)
+app.command("simulate")(simulate_cmd.simulate_command)
 app.add_typer(edge_cmd.app, name="edge")
 app.add_typer(access_cmd.users_app, name="users")
 app.add_typer(access_cmd.audit_app, name="audit")
