@@ -114,7 +114,7 @@ class Spool:
         for seq in existing:
             segment = self._recover(seq)
             self._window.append((seq, set(segment.readings.keys())))
-            if seq > committed:
+            if seq > committed and (len(segment.readings) or segment.rejected):
                 self._pending.append(segment)
                 self.stats.recovered += len(segment.readings)
         self._trim_window()
