@@ -247,6 +247,13 @@ class ServerSettings(BaseModel):
         2.0, ge=0, description="how long table versions are trusted before being re-read"
     )
     sse_poll_s: float = Field(1.0, gt=0, description="how often the alert stream looks for news")
+    mqtt: str | None = Field(
+        None,
+        description="MQTT broker HOST:PORT whose live alerts the SSE stream relays at once",
+    )
+    alert_topic: str = Field(
+        "shopfloor/alerts/#", description="topic filter of the live alerts relayed by SSE"
+    )
 
 
 class Settings(BaseSettings):

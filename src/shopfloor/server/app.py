@@ -104,8 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Condition scoring takes seconds on a month of data: do it before the first
         # asset page asks, off the event loop.
         threading.Thread(target=_warm, args=(state,), name="warm-up", daemon=True).start()
+        if state.alert_feed is not None:
+            state.alert_feed.start()
         yield
         state.jobs.shutdown()
+        if state.alert_feed is not None:
+            state.alert_feed.stop()
 
     app = FastAPI(
         title="shopfloor",

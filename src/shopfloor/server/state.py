@@ -20,6 +20,7 @@ from shopfloor.config import Settings
 from shopfloor.server.jobs import JobRunner
 from shopfloor.workflows import open_lake
 from shopfloor.workflows.access import AccessStore, AuditLog, access_store, audit_log
+from shopfloor.workflows.alert_feed import AlertFeed
 
 T = TypeVar("T")
 
@@ -129,6 +130,9 @@ class ServerState:
         self.cache = ViewCache(self.lake.version, settings.server.cache_seconds)
         self.jobs = JobRunner()
         self.started = time.time()
+        self.alert_feed: AlertFeed | None = None
+        if settings.server.mqtt:
+            self.alert_feed = AlertFeed(settings.server.mqtt, settings.server.alert_topic)
 
     def cached(
         self,

@@ -21,6 +21,11 @@ router = APIRouter(prefix="/api/alerts", responses=ERRORS, tags=["alerts"])
 State = Annotated[ServerState, Depends(server_state)]
 
 
+def _offer(queue: asyncio.Queue[dict[str, object]], alert: dict[str, object]) -> None:
+    if not queue.full():  # a client that stopped reading loses live events, not memory
+        queue.put_nowait(alert)
+
+
 def _alerts(state: ServerState, sites: frozenset[str] | None) -> list[Alert]:
     return cached_rows(
         state,
@@ -94,33 +99,60 @@ async def stream(
     """Server-Sent Events: ``alert`` for every new alert or change of state in your sites.
 
     The first event lists the open alerts (``snapshot``); a comment line every 15 s
-    keeps proxies from closing an idle stream.
+    keeps proxies from closing an idle stream.  When the server relays a broker's live
+    alerts (``server.mqtt``), each one arrives at once as a ``live`` event (the alert as
+    published: asset, kind raised/cleared, ts, score, threshold, signals), before the
+    ``alert`` event of its row in the alerts table.
     """
     sites = sites_of(principal)
     poll = state.settings.server.sse_poll_s
+    loop = asyncio.get_running_loop()
+    live: asyncio.Queue[dict[str, object]] = asyncio.Queue(maxsize=1000)
+    remove = None
+    if state.alert_feed is not None:
+        seen_sites = await anyio.to_thread.run_sync(lambda: views.site_map(state.lake))
+
+        def relay(alert: dict[str, object]) -> None:  # paho's thread
+            if seen_sites.sees(sites, str(alert.get("asset"))):
+                loop.call_soon_threadsafe(_offer, live, alert)
+
+        remove = state.alert_feed.add(relay)
 
     async def events() -> AsyncIterator[str]:
-        loop_time = asyncio.get_running_loop().time
+        loop_time = loop.time
         until = None if seconds is None else loop_time() + seconds
-        current = await anyio.to_thread.run_sync(lambda: _alerts(state, sites))
-        seen = {a.alert_id: a.updated_at for a in current}
-        snapshot = [a.model_dump(mode="json") for a in current if a.state == "open"]
-        yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"
-        quiet = 0.0
-        while until is None or loop_time() < until:
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(poll)
-            quiet += poll
-            latest = await anyio.to_thread.run_sync(lambda: _alerts(state, sites))
-            for alert in reversed(latest):
-                if seen.get(alert.alert_id) != alert.updated_at:
-                    seen[alert.alert_id] = alert.updated_at
+        try:
+            current = await anyio.to_thread.run_sync(lambda: _alerts(state, sites))
+            seen = {a.alert_id: a.updated_at for a in current}
+            snapshot = [a.model_dump(mode="json") for a in current if a.state == "open"]
+            yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"
+            quiet = 0.0
+            next_poll = loop_time() + poll
+            while until is None or loop_time() < until:
+                if await request.is_disconnected():
+                    return
+                try:
+                    news = await asyncio.wait_for(live.get(), max(0.0, next_poll - loop_time()))
                     quiet = 0.0
-                    yield f"event: alert\nid: {alert.alert_id}\ndata: {alert.model_dump_json()}\n\n"
-            if quiet >= 15:
-                quiet = 0.0
-                yield ": keep-alive\n\n"
+                    yield f"event: live\ndata: {json.dumps(news)}\n\n"
+                    continue
+                except TimeoutError:
+                    pass
+                next_poll = loop_time() + poll
+                quiet += poll
+                latest = await anyio.to_thread.run_sync(lambda: _alerts(state, sites))
+                for alert in reversed(latest):
+                    if seen.get(alert.alert_id) != alert.updated_at:
+                        seen[alert.alert_id] = alert.updated_at
+                        quiet = 0.0
+                        data = alert.model_dump_json()
+                        yield f"event: alert\nid: {alert.alert_id}\ndata: {data}\n\n"
+                if quiet >= 15:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+        finally:
+            if remove is not None:
+                remove()
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"x-accel-buffering": "no"}
