@@ -6,7 +6,9 @@ a registered condition fleet fitted on synthetic normal data; `shopfloor stream 
 runs in its own process (ingest to the lake, exactly once, and live scoring).  Every
 ``--fault-every`` seconds one machine, round robin, gets a faulty last row (three of four
 signals × 5); the latency is the time from that message's publish call to the alert
-arriving on ``shopfloor/alerts/#`` at a subscriber in this process (one clock).
+arriving (a) on ``shopfloor/alerts/#`` at a subscriber in this process and (b) as a
+``live`` event on the SSE stream of a running ``shopfloor serve`` (``server.mqtt`` set),
+read by an HTTP client in this process: one clock for all three.
 
 Usage::
 
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -51,9 +54,94 @@ def normal_rows(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 
 def register(lake: Lake, assets: list[str], rng: np.random.Generator) -> None:
+    """The machines in the asset registry (site P1) and a condition fleet for them."""
+    from shopfloor.workflows.ingest import ingest
+
+    registry = Path(lake.path).parent / "assets.csv"
+    registry.write_text("asset,level,site\n" + "".join(f"{a},machine,P1\n" for a in assets))
+    ingest(lake, [registry], "assets")
     frame = pd.concat(normal_rows(rng, 600).assign(asset=a) for a in assets)
     fleet = FleetConditionMonitor(template=ConditionMonitor(min_threshold=3.0)).fit(frame)
     ModelRegistry.for_lake(lake.path).register("condition", fleet, stage="production")
+
+
+QUANTILES = (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
+
+
+def match(faults: list[tuple[str, float]], seen: dict[str, list[float]]) -> tuple[list[float], int]:
+    """Latency (ms) of the first alert of each fault's asset after the fault was sent."""
+    latencies: list[float] = []
+    missed = 0
+    used: dict[str, int] = {}
+    for asset, sent in faults:
+        times = seen.get(asset, [])
+        i = used.get(asset, 0)
+        while i < len(times) and times[i] < sent:
+            i += 1
+        if i < len(times):
+            latencies.append((times[i] - sent) * 1000)
+            used[asset] = i + 1
+        else:
+            missed += 1
+    return latencies, missed
+
+
+def start_sse(
+    lake: Lake, broker: MosquittoBroker, tmp: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, list[float]]]:
+    """`shopfloor serve` relaying the broker's alerts, and an SSE reader thread."""
+    import os
+    import threading
+
+    import httpx
+
+    from shopfloor.streaming.broker import free_port, wait_for_port
+    from shopfloor.workflows.access import access_store
+
+    store = access_store(lake)
+    store.add_user("bench", "bench password 123", "admin", None)
+    token = store.issue_token("bench", expires_in_s=3600, label="bench").secret
+    port = free_port()
+    env = {**os.environ, "SHOPFLOOR_SERVER__MQTT": broker.address}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shopfloor.cli.main",
+            "serve",
+            "--lake",
+            str(lake.path),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "serve.log").open("wb"),
+    )
+    wait_for_port("127.0.0.1", port, timeout=60)
+    arrivals: dict[str, list[float]] = {}
+    connected = threading.Event()
+
+    def read() -> None:
+        url = f"http://127.0.0.1:{port}/api/alerts/stream"
+        headers = {"Authorization": f"Bearer {token}"}
+        event = ""
+        try:
+            with httpx.stream("GET", url, headers=headers, timeout=None) as response:
+                for line in response.iter_lines():
+                    connected.set()
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: ") and event == "live":
+                        alert = json.loads(line[6:])
+                        if alert["kind"] == "raised":
+                            arrivals.setdefault(alert["asset"], []).append(time.monotonic())
+        except httpx.HTTPError:
+            return  # the server went away at the end of the run
+
+    threading.Thread(target=read, daemon=True).start()
+    connected.wait(60)
+    return server, arrivals
 
 
 def main() -> None:
@@ -89,6 +177,7 @@ def main() -> None:
             stderr=log.open("wb"),
         )
         broker.wait_for_subscriber("shopfloor-default", timeout=60)
+        server, sse_arrivals = start_sse(lake, broker, Path(tmp))
         arrivals: dict[str, list[float]] = {}
         listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="alert-listener")
 
@@ -138,52 +227,35 @@ def main() -> None:
         elapsed = time.monotonic() - started
         time.sleep(2.0)
         stream.terminate()
+        server.terminate()
+        server.wait(timeout=60)
         out, _ = stream.communicate(timeout=120)
         summary = json.loads(out)
         listener.loop_stop()
         publisher.loop_stop()
-    latencies, missed = [], 0
-    used: dict[str, int] = {}
-    for asset, sent in faults:
-        times = arrivals.get(asset, [])
-        i = used.get(asset, 0)
-        while i < len(times) and times[i] < sent:
-            i += 1
-        if i < len(times):
-            latencies.append((times[i] - sent) * 1000)
-            used[asset] = i + 1
-        else:
-            missed += 1
-    lat = np.array(latencies)
-    result = {
+    result: dict[str, Any] = {
         "machine": machine_info(),
         "readings_per_s": readings / elapsed,
         "faults": len(faults),
-        "alerts_matched": len(latencies),
-        "missed": missed,
-        "alerts_total": sum(len(v) for v in arrivals.values()),
-        "latency_ms": {
-            q: float(np.percentile(lat, p))
-            for q, p in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
-        }
-        if len(lat)
-        else {},
         "stream": summary,
     }
-    print(
-        fmt_table(
-            ["readings/s", "faults", "alerts", "missed", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-            [
-                [
-                    round(result["readings_per_s"]),
-                    len(faults),
-                    len(latencies),
-                    missed,
-                    *(round(v, 1) for v in result["latency_ms"].values()),
-                ]
-            ],
+    rows = []
+    for channel, seen in (("mqtt", arrivals), ("sse", sse_arrivals)):
+        latencies, missed = match(faults, seen)
+        lat = np.array(latencies)
+        figures = {q: float(np.percentile(lat, p)) for q, p in QUANTILES} if len(lat) else {}
+        result[channel] = {
+            "alerts_matched": len(latencies),
+            "missed": missed,
+            "alerts_total": sum(len(v) for v in seen.values()),
+            "latency_ms": figures,
+        }
+        rows.append(
+            [channel, round(result["readings_per_s"]), len(faults), len(latencies), missed]
+            + ([round(v, 1) for v in figures.values()] if figures else ["-"] * 4)
         )
-    )
+    headers = ["channel", "readings/s", "faults", "alerts", "missed"]
+    print(fmt_table([*headers, "p50 ms", "p95 ms", "p99 ms", "max ms"], rows))
     print(f"stream: {summary['committed_rows']:,} readings committed, {summary['alerts']} alerts")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -68,6 +68,9 @@ def run_server(settings: Settings, banner: str = "") -> None:
         log_level="warning",
         proxy_headers=False,
         server_header=False,
+        # open SSE streams never finish by themselves: without a limit a stop would wait
+        # for every dashboard tab to close
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -14,6 +14,11 @@ The delivery contract, end to end:
 4. the owner (``workflows.streaming.run_stream``) seals spool segments and commits them
    to the lake on its own clock.
 
+Sparkplug B state survives a restart: the last NBIRTH/DBIRTH of every node and device is
+kept beside the spool and replayed into a fresh decoder, so DATA queued while the
+ingester was down still resolves its aliases.  An edge node whose aliases or sequence are
+unknown is asked to rebirth (``NCMD`` with ``Node Control/Rebirth``, at most every 10 s).
+
 A message that cannot be decoded is acknowledged too (redelivering it would not help)
 but spooled as a rejection, for the quarantine table, with its reason.
 
@@ -28,11 +33,14 @@ subscriptions and the queue across it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shopfloor.errors import ConfigError
@@ -71,6 +79,7 @@ class IngesterStats:
     acknowledged: int = 0
     connects: int = 0
     disconnects: int = 0
+    rebirths_requested: int = 0
     waited_s: float = 0.0  # time on_message spent waiting for the lake (backpressure)
     connected: bool = False
 
@@ -113,6 +122,7 @@ class MqttIngester:
         self._stop = threading.Event()
         self._sync_thread: threading.Thread | None = None
         self._sparkplug_decoder: Any = None
+        self._rebirth_asked: dict[tuple[str, str], float] = {}
         self._client: Any = None
 
     # -- decoding -----------------------------------------------------------------------
@@ -121,16 +131,85 @@ class MqttIngester:
         if topic.startswith(SPARKPLUG_ROOT + "/"):
             if not self.sparkplug:
                 raise ValueError("Sparkplug B message, but Sparkplug decoding is off")
-            if self._sparkplug_decoder is None:
-                from shopfloor.streaming.sparkplug import SparkplugDecoder
-
-                self._sparkplug_decoder = SparkplugDecoder()
-            batch: ReadingBatch = self._sparkplug_decoder.decode(topic, payload, received_us)
-            return batch
+            return self._decode_sparkplug(topic, payload, received_us)
         match = self.layout.parse(topic)
         if match is None:
             raise ValueError(f"topic does not fit the layout '{self.layout.template}'")
         return decode_json(payload, match.asset, match.signal, received_us)
+
+    def _decode_sparkplug(self, topic: str, payload: bytes, received_us: int) -> ReadingBatch:
+        if self._sparkplug_decoder is None:
+            from shopfloor.streaming.sparkplug import SparkplugDecoder
+
+            self._sparkplug_decoder = SparkplugDecoder()
+            self._replay_births()
+        decoder = self._sparkplug_decoder
+        try:
+            batch: ReadingBatch = decoder.decode(topic, payload, received_us)
+        finally:
+            self._request_rebirths()
+        kind = topic.split("/")[2] if topic.count("/") >= 3 else ""
+        if kind in ("NBIRTH", "DBIRTH"):
+            self._keep_birth(topic, payload)
+        elif kind in ("NDEATH", "DDEATH"):
+            self._drop_births(topic)
+        return batch
+
+    @property
+    def _births_dir(self) -> Path:
+        return self.spool.directory / "sparkplug-births"
+
+    def _keep_birth(self, topic: str, payload: bytes) -> None:
+        folder = self._births_dir
+        folder.mkdir(exist_ok=True)
+        name = hashlib.sha1(topic.encode(), usedforsecurity=False).hexdigest()
+        scratch = folder / f"{name}.tmp"
+        scratch.write_bytes(topic.encode() + b"\n" + payload)
+        os.replace(scratch, folder / f"{name}.bin")
+
+    def _stored_births(self) -> list[tuple[str, bytes, Path]]:
+        out = []
+        for path in self._births_dir.glob("*.bin"):
+            topic, _, payload = path.read_bytes().partition(b"\n")
+            out.append((topic.decode(errors="replace"), payload, path))
+        return out
+
+    def _drop_births(self, topic: str) -> None:
+        # NDEATH forgets the node and its devices; DDEATH one device.
+        parts = topic.split("/")
+        for stored, _, path in self._stored_births():
+            other = stored.split("/")
+            same_node = other[1] == parts[1] and other[3] == parts[3]
+            if same_node and (parts[2] == "NDEATH" or other[4:] == parts[4:]):
+                path.unlink(missing_ok=True)
+
+    def _replay_births(self) -> None:
+        births = sorted(
+            self._stored_births(), key=lambda b: ("/DBIRTH/" in b[0], b[2].stat().st_mtime)
+        )
+        for topic, payload, _ in births:
+            try:
+                self._sparkplug_decoder.decode(topic, payload, 0)
+            except ValueError:
+                continue
+        self._sparkplug_decoder.rebirth_needed.clear()  # the stored births stand in
+
+    def _request_rebirths(self) -> None:
+        decoder = self._sparkplug_decoder
+        client = self._client
+        if decoder is None or client is None or not decoder.rebirth_needed:
+            return
+        from shopfloor.streaming.sparkplug import encode_rebirth_request, topic
+
+        now = time.monotonic()
+        for group, node in list(decoder.rebirth_needed):
+            if now - self._rebirth_asked.get((group, node), -1e9) < 10.0:
+                continue
+            self._rebirth_asked[(group, node)] = now
+            client.publish(
+                topic(group, "NCMD", node), encode_rebirth_request(time.time_ns() // 1_000_000)
+            )
+            self.stats.rebirths_requested += 1
 
     # -- paho callbacks -----------------------------------------------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
