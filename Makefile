@@ -21,6 +21,7 @@ $(STAMP): requirements.lock requirements-nodeps.txt pyproject.toml
 	@touch $@
 
 demo: setup
+	bash scripts/ensure-system.sh mosquitto
 	$(BIN)/shopfloor demo $(if $(CI),--no-serve,)
 
 test: setup

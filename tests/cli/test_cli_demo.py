@@ -27,6 +27,13 @@ def test_demo_without_a_terminal_plans_and_does_not_serve(tmp_path: Path) -> Non
     assert "log in at" not in result.stdout
     assert re.search(r"schedule \S+: \d+ operations of \d+ orders", result.stdout)
     assert "repaired as" in result.stdout
+    # the live part: the plant over a real mosquitto, every acknowledged reading committed
+    text = " ".join(result.stdout.split())
+    live = re.search(
+        r"\(([\d,]+) acknowledged\); `shopfloor stream` committed ([\d,]+) exactly", text
+    )
+    assert live, text[-600:]
+    assert live.group(1) == live.group(2) and int(live.group(1).replace(",", "")) > 1000
 
 
 def test_serving_the_demo_prints_a_login_that_works(

@@ -17,4 +17,4 @@ def open_lake(path: Path | str | None = None, settings: Settings | None = None) 
     return Lake(path if path is not None else settings.lake, settings)
 
 
-__all__ = ["open_lake"]
+__all__ = ["Lake", "open_lake"]  # Lake: for the adapters' type hints
