@@ -99,3 +99,27 @@ def test_unusable_options_fail_with_one_line(lake: Lake) -> None:
         run_stream(lake, StreamOptions(mqtt="host:notaport"))
     with pytest.raises(InputError, match="stream name"):
         run_stream(lake, StreamOptions(mqtt="127.0.0.1:1", name="../x"))
+
+
+def test_an_opcua_server_streams_into_the_lake(lake: Lake) -> None:
+    from shopfloor.streaming.broker import free_port
+    from shopfloor.streaming.opcua_server import SimulatedOpcUaServer
+
+    machines = {"M1": ["temp", "vibration"], "M2": ["temp"]}
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
+    with SimulatedOpcUaServer(endpoint, machines, rate_hz=5.0):
+        options = StreamOptions(
+            opcua=endpoint, opcua_sampling_s=0.2, commit_s=0.3, seconds=4.0, name="plant-ua"
+        )
+        summary = run_stream(lake, options)
+    assert summary.committed_rows == summary.readings > 20
+    found = lake.sql("SELECT DISTINCT asset, signal FROM readings ORDER BY 1, 2")
+    assert list(found.itertuples(index=False, name=None)) == [
+        ("M1", "temp"),
+        ("M1", "vibration"),
+        ("M2", "temp"),
+    ]
+    assert (
+        lake.sql("SELECT count(*) - count(DISTINCT (asset, signal, ts)) AS d FROM readings")["d"][0]
+        == 0
+    )

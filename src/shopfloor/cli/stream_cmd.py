@@ -24,6 +24,12 @@ def stream_command(
         Path | None,
         typer.Option(help="CSV/JSON of node_id, asset, signal (default: browse the server)."),
     ] = None,
+    opcua_sampling_s: Annotated[
+        float, typer.Option(min=0.001, help="OPC UA: how often the server samples each node.")
+    ] = 1.0,
+    opcua_deadband: Annotated[
+        float, typer.Option(min=0.0, help="OPC UA: absolute deadband (smaller changes not sent).")
+    ] = 0.0,
     name: Annotated[
         str, typer.Option(help="Stream name: its spool, its MQTT session and its commits.")
     ] = "default",
@@ -72,6 +78,9 @@ def stream_command(
         mqtt=mqtt,
         opcua=opcua,
         opcua_map=opcua_map,
+        opcua_sampling_s=opcua_sampling_s,
+        opcua_publishing_s=max(opcua_sampling_s, 1.0),  # samples queue up: one send a second
+        opcua_deadband=opcua_deadband,
         name=name,
         topic_layout=topic_layout,
         commit_s=commit_s,

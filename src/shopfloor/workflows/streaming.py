@@ -250,6 +250,9 @@ class StreamOptions:
     mqtt: str | None = None
     opcua: str | None = None
     opcua_map: Path | None = None
+    opcua_sampling_s: float = 1.0  # how often the server samples each node
+    opcua_publishing_s: float = 1.0  # how often it sends what it sampled (the poll period)
+    opcua_deadband: float = 0.0  # absolute: changes smaller than this are not sent
     client_id: str | None = None
     topic_layout: str | None = None
     commit_s: float = 1.0  # seal a spool segment and commit it this often
@@ -365,6 +368,13 @@ def _start_opcua(
 
     assert options.opcua is not None
     mappings = load_node_map(options.opcua_map) if options.opcua_map else None
-    ingester = OpcUaIngester(options.opcua, mappings, sink)
+    ingester = OpcUaIngester(
+        options.opcua,
+        mappings,
+        sink,
+        publishing_interval_s=options.opcua_publishing_s,
+        sampling_interval_s=options.opcua_sampling_s,
+        deadband=options.opcua_deadband,
+    )
     ingester.start()
     return ingester
