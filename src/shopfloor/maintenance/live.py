@@ -182,7 +182,11 @@ def live_scores(
 
 @dataclass(frozen=True)
 class AlarmRules:
-    """:class:`LiveAlarm`'s hysteresis parameters (stored in the edge bundle's manifest)."""
+    """When an alarm switches on and off (factors apply to the model's threshold).
+
+    The same rules serve batch episodes (``anomaly.Hysteresis`` is this class), live
+    alarms and the edge runner, whose bundle manifest stores them.
+    """
 
     on_after: int = 3
     off_after: int = 10

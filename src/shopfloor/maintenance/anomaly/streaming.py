@@ -22,25 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopfloor.errors import ModelError
 from shopfloor.maintenance.anomaly._base import AnomalyDetector
+from shopfloor.maintenance.live import AlarmRules
 from shopfloor.maintenance.results import AnomalyScores, BoolArray, SignalDeviation
 
-
-@dataclass(frozen=True)
-class Hysteresis:
-    """When an alarm switches on and off (factors apply to the detector's threshold)."""
-
-    on_after: int = 3
-    off_after: int = 10
-    upper_factor: float = 2.0
-    lower_factor: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.on_after < 1 or self.off_after < 1:
-            raise ModelError("on_after and off_after must be >= 1")
-        if self.lower_factor > 1.0 or self.upper_factor < 1.0:
-            raise ModelError("need lower_factor <= 1 <= upper_factor")
+# One definition of the rules for batch episodes, live alarms and the edge runner: the
+# dataclass lives in the light live module (numpy only) that the edge runner imports.
+Hysteresis = AlarmRules
 
 
 @dataclass(frozen=True)
