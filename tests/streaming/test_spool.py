@@ -73,3 +73,13 @@ def test_a_spool_of_another_format_is_refused(tmp_path: Path) -> None:
     (tmp_path / "0000000000.seg").write_bytes(header + body)
     with pytest.raises(SpoolError, match="another spool format"):
         Spool(tmp_path)
+
+
+def test_timestamps_outside_the_packed_range_are_still_deduplicated(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    odd = ReadingBatch()
+    odd.append("M1", "s", -5, 1.0)  # before 1970
+    odd.append("M1", "s", 1 << 53, 2.0)  # after 2112
+    odd.append("M2", "s", -5, 3.0)
+    assert len(spool.append(odd)) == 3
+    assert len(spool.append(odd)) == 0

@@ -152,13 +152,14 @@ class MosquittoBroker:
         path = self.data_dir / "mosquitto.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
-    def wait_for_subscriber(self, client_id: str, timeout: float = 30.0) -> None:
-        """Block until ``client_id`` has subscribed (mosquitto logs every subscription)."""
+    def wait_for_subscriber(self, client_id: str, timeout: float = 30.0, times: int = 1) -> None:
+        """Block until ``client_id`` has subscribed ``times`` times (mosquitto logs each)."""
         deadline = time.monotonic() + timeout
         # with `log_type subscribe`, a line reads "<time>: <client id> <qos> <filter>"
         prefix = client_id + " "
-        while not any(
-            line.split(": ", 1)[-1].startswith(prefix) for line in self.log().splitlines()
+        while (
+            sum(line.split(": ", 1)[-1].startswith(prefix) for line in self.log().splitlines())
+            < times
         ):
             if time.monotonic() > deadline:
                 raise ShopfloorError(f"{client_id} did not subscribe within {timeout:g} s")

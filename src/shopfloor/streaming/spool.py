@@ -48,6 +48,8 @@ _FORMAT = ("shopfloor-spool", 1, marshal.version)
 _READINGS = "r"
 _REJECTED = "q"
 _SUFFIX = ".seg"
+_TS_LIMIT = 1 << 52
+Key = int | tuple[str, str, int]
 
 
 class SpoolError(ShopfloorError):
@@ -107,20 +109,27 @@ class Spool:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise SpoolError(f"cannot create the spool {self.directory}: {err}") from None
-        self._window: deque[tuple[int, set[tuple[str, str, int]]]] = deque()
+        self._window: deque[tuple[int, set[Key]]] = deque()
+        # Every key of the window and the current segment, in one set: one lookup per
+        # key (and a C-speed isdisjoint() for the common all-new batch) instead of one
+        # per window segment.
+        self._known: set[Key] = set()
+        self._pairs: dict[tuple[str, str], int] = {}
         self._pending: list[Segment] = []  # sealed or recovered, not yet committed
         self.committed = committed
         existing = self._segment_numbers()
         for seq in existing:
             segment = self._recover(seq)
-            self._window.append((seq, set(segment.readings.keys())))
+            keys = set(self._keys(segment.readings))
+            self._window.append((seq, keys))
+            self._known |= keys
             if seq > committed and (len(segment.readings) or segment.rejected):
                 self._pending.append(segment)
                 self.stats.recovered += len(segment.readings)
         self._trim_window()
         self._seq = max([committed, *existing]) + 1
         self._current = Segment(self._seq)
-        self._current_keys: set[tuple[str, str, int]] = set()
+        self._current_keys: set[Key] = set()
         self._file = self._open(self._seq)
         self._dirty = False
 
@@ -174,26 +183,48 @@ class Spool:
         return segment
 
     # -- writing ------------------------------------------------------------------------
-    def _seen(self, key: tuple[str, str, int]) -> bool:
-        if key in self._current_keys:
-            return True
-        return any(key in keys for _, keys in self._window)
+    def _keys(self, batch: ReadingBatch) -> list[Key]:
+        """Natural keys packed in one int: (asset, signal) number × 2**52 + ts (µs).
+
+        An int is a third of the memory of an (asset, signal, ts) tuple and hashes
+        faster; the packing is exact (no collisions) while timestamps stay below 2**52
+        µs (the year 2112).  Pair numbers are per process: the window is rebuilt from
+        the segment files on start-up, so they never cross a restart.
+        """
+        pairs = self._pairs
+        out: list[Key] = []
+        for asset, signal, ts in zip(batch.asset, batch.signal, batch.ts_us, strict=True):
+            pair = pairs.get((asset, signal))
+            if pair is None:
+                pair = pairs[asset, signal] = len(pairs)
+            # outside 1970..2112 the packing could collide: keep the tuple itself
+            out.append((pair << 52) + ts if 0 <= ts < _TS_LIMIT else (asset, signal, ts))
+        return out
 
     def append(self, batch: ReadingBatch) -> ReadingBatch:
         """Spool the readings not seen before; returns those (possibly all, possibly none)."""
         with self._lock:
-            keys = batch.keys()
-            if any(self._seen(k) for k in keys) or len(set(keys)) < len(keys):
+            keys = self._keys(batch)
+            new = set(keys)
+            if len(new) == len(keys) and self._known.isdisjoint(new):
+                self._current_keys |= new
+                self._known |= new
+            else:
                 fresh = ReadingBatch()
                 for i, key in enumerate(keys):
-                    if self._seen(key):
+                    if key in self._known:
                         continue
                     self._current_keys.add(key)
-                    fresh.append(batch.asset[i], key[1], key[2], batch.value[i], batch.quality[i])
+                    self._known.add(key)
+                    fresh.append(
+                        batch.asset[i],
+                        batch.signal[i],
+                        batch.ts_us[i],
+                        batch.value[i],
+                        batch.quality[i],
+                    )
                 self.stats.duplicates += len(batch) - len(fresh)
                 batch = fresh
-            else:
-                self._current_keys.update(keys)
             if not len(batch):
                 return batch
             body = marshal.dumps(
@@ -279,7 +310,8 @@ class Spool:
 
     def _trim_window(self) -> None:
         while len(self._window) > self.dedup_segments:
-            seq, _ = self._window.popleft()
+            seq, keys = self._window.popleft()
+            self._known -= keys
             if seq <= self.committed:
                 self._path(seq).unlink(missing_ok=True)
             else:  # not in the lake yet: keep the file, it is still needed

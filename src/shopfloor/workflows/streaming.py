@@ -61,6 +61,9 @@ class LakeWriter:
         self.app_id = APP_PREFIX + name
         self.source = source
         self.stats = WriterStats()
+        # One writer per stream name at a time (the stream's spool is its own): what it
+        # committed is read from the table once and then known.
+        self._done: int | None = None
         self._schema = delta_schema(table_spec("readings"))
         self._quarantine_schema = delta_schema(table_spec("quarantine"))
         assets = lake.meta.read("assets").column("asset").to_pylist()
@@ -147,7 +150,9 @@ class LakeWriter:
         """
         from deltalake import CommitProperties, Transaction, write_deltalake
 
-        done = self.committed()
+        if self._done is None:  # once: after that this writer knows what it committed
+            self._done = self.committed()
+        done = self._done
         todo = [s for s in segments if s.seq > done]
         if not todo:
             return done
@@ -183,6 +188,7 @@ class LakeWriter:
                 app_transactions=[Transaction(self.app_id, last)],
             ),
         )
+        self._done = last
         self.stats.commits += 1
         self.stats.rows += table.num_rows
         self.stats.last_commit_s = time.monotonic() - started
@@ -256,7 +262,8 @@ class StreamOptions:
     client_id: str | None = None
     topic_layout: str | None = None
     commit_s: float = 1.0  # seal a spool segment and commit it this often
-    dedup_window_s: float = 30.0  # how far back a redelivered reading is recognised
+    dedup_window_s: float = 10.0  # how far back a redelivered reading is recognised
+    progress_s: float = 2.0  # how often ``progress`` hears the figures
     seconds: float | None = None
     score: bool = False
     alert_topic: str = "shopfloor/alerts/{asset}"
@@ -312,14 +319,14 @@ def run_stream(
             ingesters.append(mqtt.start(timeout=10.0))
         if options.opcua is not None:
             ingesters.append(_start_opcua(options, spool, listeners))
-        next_report = time.monotonic() + 2.0
+        next_report = time.monotonic() + options.progress_s
         while not stop.wait(options.commit_s):
             spool.seal()
             drain(spool, writer)
             if options.seconds is not None and time.monotonic() - started >= options.seconds:
                 break
             if progress is not None and time.monotonic() >= next_report:
-                next_report = time.monotonic() + 2.0
+                next_report = time.monotonic() + options.progress_s
                 progress(_figures(ingesters, writer, spool))
     finally:
         for ingester in ingesters:
