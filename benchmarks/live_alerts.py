@@ -78,7 +78,8 @@ def match(faults: list[tuple[str, float]], seen: dict[str, list[float]]) -> tupl
         i = used.get(asset, 0)
         while i < len(times) and times[i] < sent:
             i += 1
-        if i < len(times):
+        # an alert more than 5 s later belongs to a later fault: this one was missed
+        if i < len(times) and times[i] - sent < 5.0:
             latencies.append((times[i] - sent) * 1000)
             used[asset] = i + 1
         else:

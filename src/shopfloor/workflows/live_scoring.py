@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,7 @@ class LiveScoring:
         self.lake = lake
         self.runner = runner
         self.publish = publish  # False: no broker to publish to (alerts go to the lake only)
+        self.store_every_s = 1.0
         self._raised: dict[str, int] = {}
         self.stats = LiveStats()
         self._queue: queue.Queue[ReadingBatch | None] = queue.Queue(max_queue)
@@ -110,8 +112,15 @@ class LiveScoring:
     def _store_loop(self) -> None:
         while (change := self._alerts.get()) is not None:
             pending = [change]
-            while not self._alerts.empty():  # write what piled up in one commit
-                more = self._alerts.get()
+            # Collect for up to a second, then write in one commit: the alerts table is
+            # read by every dashboard poll, and a commit per alert would make every one of
+            # those reads a miss.  (The MQTT alert went out already.)
+            deadline = time.monotonic() + self.store_every_s
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    more = self._alerts.get(timeout=left)
+                except queue.Empty:
+                    break
                 if more is None:
                     self._alerts.put(None)
                     break

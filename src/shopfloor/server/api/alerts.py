@@ -21,9 +21,9 @@ router = APIRouter(prefix="/api/alerts", responses=ERRORS, tags=["alerts"])
 State = Annotated[ServerState, Depends(server_state)]
 
 
-def _offer(queue: asyncio.Queue[dict[str, object]], alert: dict[str, object]) -> None:
+def _offer(queue: asyncio.Queue[str], text: str) -> None:
     if not queue.full():  # a client that stopped reading loses live events, not memory
-        queue.put_nowait(alert)
+        queue.put_nowait(text)
 
 
 def _alerts(state: ServerState, sites: frozenset[str] | None) -> list[Alert]:
@@ -107,50 +107,56 @@ async def stream(
     sites = sites_of(principal)
     poll = state.settings.server.sse_poll_s
     loop = asyncio.get_running_loop()
-    live: asyncio.Queue[dict[str, object]] = asyncio.Queue(maxsize=1000)
+    # Everything the client is to get, as SSE text: live alerts from the MQTT feed (pushed
+    # from paho's thread) and changes found by polling the alerts table (a task of its
+    # own, so a slow table read never holds up a live alert).
+    outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
     remove = None
     if state.alert_feed is not None:
         seen_sites = await anyio.to_thread.run_sync(lambda: views.site_map(state.lake))
 
         def relay(alert: dict[str, object]) -> None:  # paho's thread
             if seen_sites.sees(sites, str(alert.get("asset"))):
-                loop.call_soon_threadsafe(_offer, live, alert)
+                text = f"event: live\ndata: {json.dumps(alert)}\n\n"
+                loop.call_soon_threadsafe(_offer, outbox, text)
 
         remove = state.alert_feed.add(relay)
 
+    async def poll_table(seen: dict[str, object]) -> None:
+        while True:
+            await asyncio.sleep(poll)
+            latest = await anyio.to_thread.run_sync(lambda: _alerts(state, sites))
+            for alert in reversed(latest):
+                if seen.get(alert.alert_id) != alert.updated_at:
+                    seen[alert.alert_id] = alert.updated_at
+                    data = alert.model_dump_json()
+                    await outbox.put(f"event: alert\nid: {alert.alert_id}\ndata: {data}\n\n")
+
     async def events() -> AsyncIterator[str]:
-        loop_time = loop.time
-        until = None if seconds is None else loop_time() + seconds
+        until = None if seconds is None else loop.time() + seconds
+        poller = None
         try:
             current = await anyio.to_thread.run_sync(lambda: _alerts(state, sites))
-            seen = {a.alert_id: a.updated_at for a in current}
             snapshot = [a.model_dump(mode="json") for a in current if a.state == "open"]
             yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"
-            quiet = 0.0
-            next_poll = loop_time() + poll
-            while until is None or loop_time() < until:
+            poller = asyncio.create_task(poll_table({a.alert_id: a.updated_at for a in current}))
+            quiet_since = loop.time()
+            while until is None or loop.time() < until:
                 if await request.is_disconnected():
                     return
+                wait = 1.0 if until is None else max(0.0, min(1.0, until - loop.time()))
                 try:
-                    news = await asyncio.wait_for(live.get(), max(0.0, next_poll - loop_time()))
-                    quiet = 0.0
-                    yield f"event: live\ndata: {json.dumps(news)}\n\n"
-                    continue
+                    text = await asyncio.wait_for(outbox.get(), wait)
                 except TimeoutError:
-                    pass
-                next_poll = loop_time() + poll
-                quiet += poll
-                latest = await anyio.to_thread.run_sync(lambda: _alerts(state, sites))
-                for alert in reversed(latest):
-                    if seen.get(alert.alert_id) != alert.updated_at:
-                        seen[alert.alert_id] = alert.updated_at
-                        quiet = 0.0
-                        data = alert.model_dump_json()
-                        yield f"event: alert\nid: {alert.alert_id}\ndata: {data}\n\n"
-                if quiet >= 15:
-                    quiet = 0.0
-                    yield ": keep-alive\n\n"
+                    if loop.time() - quiet_since >= 15:
+                        quiet_since = loop.time()
+                        yield ": keep-alive\n\n"
+                    continue
+                quiet_since = loop.time()
+                yield text
         finally:
+            if poller is not None:
+                poller.cancel()
             if remove is not None:
                 remove()
 
