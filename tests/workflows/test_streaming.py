@@ -123,3 +123,10 @@ def test_an_opcua_server_streams_into_the_lake(lake: Lake) -> None:
         lake.sql("SELECT count(*) - count(DISTINCT (asset, signal, ts)) AS d FROM readings")["d"][0]
         == 0
     )
+
+
+def test_a_failed_start_is_recorded_as_failed_in_the_lineage(lake: Lake) -> None:
+    with pytest.raises(ConfigError):
+        run_stream(lake, StreamOptions(mqtt="127.0.0.1:1", topic_layout="{site}/{signal}"))
+    record = lake.meta.ingests(limit=1)[0]
+    assert record.status == "failed" and "topic layout" in (record.error or "")

@@ -306,6 +306,7 @@ def run_stream(
         scorer.start()
         listeners.append(scorer.submit)
     ingesters: list[Any] = []
+    failure: str | None = None
     started = time.monotonic()
     try:
         if options.mqtt is not None:
@@ -328,15 +329,18 @@ def run_stream(
             if progress is not None and time.monotonic() >= next_report:
                 next_report = time.monotonic() + options.progress_s
                 progress(_figures(ingesters, writer, spool))
+    except BaseException as err:
+        failure = str(err) or type(err).__name__
+        raise
     finally:
         for ingester in ingesters:
             ingester.stop()
         if scorer is not None:
             scorer.stop()
         spool.seal()
-        drain(spool, writer)
+        drain(spool, writer)  # what was acknowledged is committed, failure or not
         spool.close()
-        writer.finish()
+        writer.finish("failed" if failure else "committed", failure)
     mqtt_stats = next((i.stats for i in ingesters if hasattr(i.stats, "acknowledged")), None)
     return StreamSummary(
         seconds=round(time.monotonic() - started, 3),
