@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from shopfloor.config import Settings
 from shopfloor.lake import Lake
+
+if TYPE_CHECKING:
+    from shopfloor.streaming.broker import MosquittoBroker
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DEMO_END = "2026-11-01"
@@ -27,6 +31,15 @@ def demo_plant(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     path = tmp_path_factory.mktemp("demo") / "lake"
     lake = Lake(path, Settings(lake=path))
     return lake, run_demo(lake, days=30, seed=11, end=pd.Timestamp(DEMO_END, tz="UTC"))
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A real mosquitto per test, on a free port (started and stopped here)."""
+    from shopfloor.streaming.broker import MosquittoBroker
+
+    with MosquittoBroker(tmp_path / "broker") as running:
+        yield running
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import typer
@@ -21,12 +19,6 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> None:
     app.command("simulate")(simulate_command)
     app.command("noop", hidden=True)(lambda: None)  # keeps `simulate` a subcommand
     monkeypatch.setattr(cli_main, "app", app)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    with MosquittoBroker(tmp_path / "broker") as running:
-        yield running
 
 
 def run(*args: str) -> int:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from shopfloor.config import Settings
 from shopfloor.lake import Lake
@@ -17,12 +13,6 @@ from shopfloor.workflows.alert_feed import AlertFeed
 from shopfloor.workflows.ingest import ingest
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    with MosquittoBroker(tmp_path / "broker") as running:
-        yield running
 
 
 def _publish_later(

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,12 +19,6 @@ from shopfloor.workflows.streaming import StreamOptions, run_stream
 from tests.edge.fleet import faulty, machine_rows
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    with MosquittoBroker(tmp_path / "broker") as running:
-        yield running
 
 
 def _register_fleet(lake: Lake) -> None:

@@ -6,7 +6,6 @@ import csv
 import queue
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,6 @@ from shopfloor.workflows.simulate import LivePlant, SimulateConfig, Simulator
 LAYOUT = default_layout()
 ASSETS = {m.asset for m in LAYOUT.machines}
 SIGNALS = {s.name for s in LAYOUT.signals}
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    """A real mosquitto per test (as in tests/streaming/conftest.py)."""
-    with MosquittoBroker(tmp_path / "broker") as running:
-        yield running
 
 
 class Subscriber:

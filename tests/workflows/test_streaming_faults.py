@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,6 @@ from shopfloor.streaming.broker import MosquittoBroker
 from tests.workflows.stream_support import DroppingProxy, LedgerPublisher, start_ingester
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    with MosquittoBroker(tmp_path / "broker") as running:
-        yield running
 
 
 def _lake_keys(lake_path: Path) -> tuple[int, set[tuple[str, str, int]]]:

@@ -4,10 +4,6 @@ kept beside the spool), and an unknown edge node is asked to rebirth."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from shopfloor.lake import Lake
 from shopfloor.streaming.broker import MosquittoBroker
@@ -21,12 +17,6 @@ from shopfloor.streaming.sparkplug import (
 from shopfloor.workflows.streaming import StreamOptions, StreamSummary, run_stream
 
 MS = 1_764_000_000_000
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    with MosquittoBroker(tmp_path / "broker") as running:
-        yield running
 
 
 def _client(broker: MosquittoBroker, name: str):  # type: ignore[no-untyped-def]

@@ -4,8 +4,6 @@ go to quarantine with their reason, and a stopped stream's queue is picked up la
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,12 +15,6 @@ from shopfloor.workflows.ingest import ingest
 from shopfloor.workflows.streaming import StreamOptions, StreamSummary, run_stream
 
 T = 1_764_000_000_000_000
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    with MosquittoBroker(tmp_path / "broker") as running:
-        yield running
 
 
 def _publish(broker: MosquittoBroker, messages: list[tuple[str, bytes]]) -> None:

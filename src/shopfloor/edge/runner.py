@@ -49,6 +49,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from shopfloor.edge.bundle import BundleAsset, EdgeBundle, read_bundle
 from shopfloor.errors import InputError, ShopfloorError
 from shopfloor.maintenance.live import AlarmChange, LiveAlarm
+from shopfloor.streaming.mqtt import split_address
 from shopfloor.streaming.payloads import PayloadError, decode_json
 from shopfloor.streaming.records import ReadingBatch
 from shopfloor.streaming.topics import DEFAULT_LAYOUT, TopicLayout
@@ -79,17 +80,6 @@ class RunnerStats:
     alerts_unsent: int = 0  # publish refused right away (paho retries queued QoS 1 ones)
     connects: int = 0
     seconds: float = 0.0
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """``host:port``, ``host`` (port 1883) or ``[v6]:port``."""
-    host, sep, port = text.rpartition(":")
-    if not sep or "]" in port:
-        host, port = text, "1883"
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InputError(f"{text!r} is not HOST:PORT", field="mqtt")
-    return host, int(port)
 
 
 def iso(ts_us: int) -> str:
@@ -158,7 +148,7 @@ class EdgeRunner:
         origin: str = "edge",
     ) -> None:
         self.bundle: EdgeBundle = read_bundle(Path(bundle_dir))
-        self.host, self.port = parse_address(mqtt_address)
+        self.host, self.port = split_address(mqtt_address)
         self.layout = layout or TopicLayout(DEFAULT_LAYOUT)
         try:
             alert_topic.format(asset="x")

@@ -57,17 +57,18 @@ _MAX_QUARANTINED_PAYLOAD = 64 * 1024
 
 
 def split_address(address: str, default_port: int = 1883) -> tuple[str, int]:
-    """``host[:port]`` → (host, port), with a one-line error for anything else."""
-    host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
-    if not host:
-        host, port = address, ""
-    try:
-        number = int(port) if port else default_port
-    except ValueError:
-        raise ConfigError(f"'{address}' is not HOST:PORT") from None
-    if not host or not 0 < number < 65536:
+    """``host:port``, ``host`` (the default port) or ``[v6]:port`` → (host, port).
+
+    The one parser of broker addresses (the ingester, the simulator, the SSE feed and
+    the edge runner), with a one-line error for anything else.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or "]" in port:  # no port, or a bare [v6] address
+        host, port = address, str(default_port)
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"'{address}' is not HOST:PORT")
-    return host, number
+    return host, int(port)
 
 
 @dataclass
