@@ -25,7 +25,7 @@ demo: setup
 	$(BIN)/shopfloor demo $(if $(CI),--no-serve,)
 
 test: setup
-	bash scripts/ensure-system.sh chromium chromium-driver wrk mosquitto mosquitto-clients
+	bash scripts/ensure-system.sh chromium chromium-driver wrk mosquitto mosquitto-clients openjdk-17-jre-headless
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -12,6 +12,7 @@ from shopfloor.config import Settings
 from shopfloor.lake import Lake
 
 if TYPE_CHECKING:
+    from shopfloor.compute import SparkBackend
     from shopfloor.streaming.broker import MosquittoBroker
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -31,6 +32,21 @@ def demo_plant(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     path = tmp_path_factory.mktemp("demo") / "lake"
     lake = Lake(path, Settings(lake=path))
     return lake, run_demo(lake, days=30, seed=11, end=pd.Timestamp(DEMO_END, tz="UTC"))
+
+
+@pytest.fixture(scope="session")
+def spark_backend() -> Iterator[SparkBackend]:
+    """One real Spark session in local mode for the whole run (it takes ~10 s to start).
+
+    No skip when pyspark or Java is missing: the Spark tests run in CI and must fail there.
+    """
+    from shopfloor.compute import SparkBackend
+
+    backend = SparkBackend("local[2]", conf={"spark.sql.shuffle.partitions": "4"})
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 @pytest.fixture

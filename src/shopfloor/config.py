@@ -256,6 +256,42 @@ class ServerSettings(BaseModel):
     )
 
 
+class ComputeSettings(BaseModel):
+    backend: Literal["local", "spark"] = Field(
+        "local", description="where batch pipelines run: this machine, or a Spark cluster"
+    )
+    workers: int = Field(1, ge=1, description="local backend: processes running groups at once")
+    spark_master: str | None = Field(
+        "local[2]",
+        description="Spark master URL (also SHOPFLOOR_SPARK_MASTER); empty: join the running"
+        " session (Databricks, spark-submit)",
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="extra Spark settings, e.g. spark.executor.memory"
+    )
+    delta_reader: Literal["auto", "delta", "parquet"] = Field(
+        "auto",
+        description="how Spark reads Delta: delta-spark, the snapshot's Parquet file list, or"
+        " delta-spark when its jars are on the classpath",
+    )
+
+    @field_validator("spark_master")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class _SparkMasterShorthand(PydanticBaseSettingsSource):
+    """``SHOPFLOOR_SPARK_MASTER``: the name Spark users look for, below the nested form."""
+
+    def get_field_value(self, field: object, field_name: str) -> tuple[object, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, object]:
+        value = os.environ.get("SHOPFLOOR_SPARK_MASTER")
+        return {} if value is None else {"compute": {"spark_master": value}}
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -272,6 +308,7 @@ class Settings(BaseSettings):
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     supply: SupplySettings = Field(default_factory=SupplySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -282,7 +319,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            _SparkMasterShorthand(settings_cls),
+        ]
         path = _toml_path()
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
