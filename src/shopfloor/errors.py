@@ -117,3 +117,7 @@ class NotFittedError(ModelError, ValueError):
 
     def __init__(self, estimator: object) -> None:
         super().__init__(f"{type(estimator).__name__} is not fitted yet: call fit() first")
+
+
+class ComputeError(ShopfloorError):
+    """A compute backend failed to run a job (a Spark task failed, an executor was lost)."""

@@ -91,6 +91,21 @@ def test_conditions_on_timestamps_and_strings(tmp_path: Path) -> None:
     assert result.to_pylist() == _expected(frame, keep)
 
 
+def test_in_condition(tmp_path: Path) -> None:
+    frame = readings()
+    write_readings(tmp_path / "readings", frame)
+    scan = DeltaScan(
+        str(tmp_path / "readings"),
+        1,
+        ("asset", "ts", "value"),
+        (Condition("asset", "in", ("M01", "M03")), Condition("value", "is_finite")),
+    )
+    result = LocalBackend().map_groups(scan, first_last, ["asset"], FIRST_LAST, order_by=["ts"])
+    assert result.to_pylist() == _expected(frame, frame[frame["asset"].isin(["M01", "M03"])])
+    nothing = DeltaScan(scan.path, 1, scan.columns, (Condition("asset", "in", ()),))
+    assert LocalBackend().map_groups(nothing, first_last, ["asset"], FIRST_LAST).num_rows == 0
+
+
 def test_unknown_operator_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown operator"):
         Condition("value", "~", 1)  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ def test_delta_scan_matches_local_row_for_row(spark_backend: SparkBackend, tmp_p
             (
                 Condition("value", "is_finite"),
                 Condition("ts", "<", pd.Timestamp("2024-03-03", tz="UTC")),
+                Condition("asset", "in", ("M00", "M02", "M05", "M06")),
             ),
         )
         for fn in (first_last, rows_out):

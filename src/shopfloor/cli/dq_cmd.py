@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from shopfloor.cli.output import JsonOption, LakeOption, console, print_json, steps
+from shopfloor.cli.output import (
+    BackendOption,
+    JsonOption,
+    LakeOption,
+    console,
+    print_json,
+    steps,
+)
 
 if TYPE_CHECKING:
     from shopfloor.workflows.data_quality import QualityReport
@@ -46,6 +53,7 @@ def check_command(
     html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     lake: LakeOption = None,
     json: JsonOption = False,
+    backend: BackendOption = None,
 ) -> None:
     """Run the data-quality checks and report every issue found.
 
@@ -62,7 +70,7 @@ def check_command(
         def advance(_: str, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = check_quality(store, table, check or ALL_CHECKS, asset, advance)
+        report = check_quality(store, table, check or ALL_CHECKS, asset, advance, backend)
     if html is not None:
         html.write_text(issues_html(list(report.issues), report.scores), encoding="utf-8")
     if json:

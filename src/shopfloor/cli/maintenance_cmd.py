@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from shopfloor.cli.output import (
+    BackendOption,
     JsonOption,
     LakeOption,
     console,
@@ -47,12 +48,15 @@ def train_command(
         bool, typer.Option("--candidate", help="Register without promoting to production.")
     ] = False,
     json: JsonOption = False,
+    backend: BackendOption = None,
 ) -> None:
     """Learn each machine's normal behaviour (after repairs) and the fleet's RUL model."""
     from shopfloor.workflows import maintenance as workflow
     from shopfloor.workflows import open_lake
 
-    summary = workflow.train(open_lake(lake), until=until, promote=not candidate, progress=_say)
+    summary = workflow.train(
+        open_lake(lake), until=until, promote=not candidate, progress=_say, backend=backend
+    )
     rul_model = summary.rul_model
     payload = {
         "condition_model": {"name": summary.model.name, "version": summary.model.version},
@@ -92,13 +96,19 @@ def score_command(
         bool, typer.Option("--dry-run", help="Show alerts without storing them.")
     ] = False,
     json: JsonOption = False,
+    backend: BackendOption = None,
 ) -> None:
     """Score the condition data and store new alerts in the lake."""
     from shopfloor.workflows import maintenance as workflow
     from shopfloor.workflows import open_lake
 
     result = workflow.score(
-        open_lake(lake), since=since, name=model, write=not dry_run, progress=_say
+        open_lake(lake),
+        since=since,
+        name=model,
+        write=not dry_run,
+        progress=_say,
+        backend=backend,
     )
     shown = result.episodes[["alert_id", "asset", "start", "end", "severity", "explanation"]]
     if json:
@@ -159,14 +169,16 @@ def close_command(
 
 
 @app.command("rul")
-def rul_command(lake: LakeOption = None, json: JsonOption = False) -> None:
+def rul_command(
+    lake: LakeOption = None, json: JsonOption = False, backend: BackendOption = None
+) -> None:
     """Remaining useful life per asset, the latest safe maintenance date and a work order."""
     import pandas as pd
 
     from shopfloor.workflows import maintenance as workflow
     from shopfloor.workflows import open_lake
 
-    outlook = workflow.rul(open_lake(lake))
+    outlook = workflow.rul(open_lake(lake), backend=backend)
     rows = [
         {
             "asset": r.asset,

@@ -40,6 +40,14 @@ LakeOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+BackendOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Where the computation runs: local or spark (default: compute.backend).",
+        show_default=False,
+    ),
+]
 
 
 def _default(value: Any) -> Any:

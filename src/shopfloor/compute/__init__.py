@@ -15,7 +15,15 @@ from typing import Protocol
 import pyarrow as pa
 
 from shopfloor.compute.local import LocalBackend
-from shopfloor.compute.sources import Condition, DeltaScan, GroupFunction, Source, run_group
+from shopfloor.compute.sources import (
+    BackendError,
+    BackendUnavailable,
+    Condition,
+    DeltaScan,
+    GroupFunction,
+    Source,
+    run_group,
+)
 from shopfloor.compute.spark import SparkBackend
 
 
@@ -37,6 +45,8 @@ class Backend(Protocol):
 
 __all__ = [
     "Backend",
+    "BackendError",
+    "BackendUnavailable",
     "Condition",
     "DeltaScan",
     "GroupFunction",

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shopfloor.compute.sources import DeltaScan, GroupFunction, Source, run_group, where_sql
 
@@ -26,13 +27,19 @@ BATCH_ROWS = 1_000_000
 
 
 def _cuts(keys: pa.Table) -> np.ndarray:
-    """Row positions where any key column changes (0 always included)."""
-    change = np.zeros(keys.num_rows, dtype=bool)
-    if keys.num_rows:
+    """Row positions where any key column changes (0 always included).
+
+    Compared in Arrow: turning a string column into Python objects cost more than the
+    groups' own work on the demo lake.
+    """
+    n = keys.num_rows
+    change = np.zeros(n, dtype=bool)
+    if n:
         change[0] = True
     for column in keys.columns:
-        values = column.to_numpy(zero_copy_only=False)
-        change[1:] |= values[1:] != values[:-1]
+        values = column.combine_chunks()
+        differs = pc.fill_null(pc.not_equal(values.slice(1), values.slice(0, n - 1)), True)
+        change[1:] |= differs.to_numpy(zero_copy_only=False)
     return np.flatnonzero(change)
 
 
@@ -148,12 +155,14 @@ class LocalBackend:
             input_schema = source.schema
             groups = table_groups(source, by, order)
         else:
-            input_schema, batches = scan_batches(source, order, self.batch_rows)
+            # DuckDB sorts by the keys only (5x cheaper than by every order column, measured
+            # on 4.3 M readings); each group is then sorted in run_group, as on Spark.
+            input_schema, batches = scan_batches(source, by, self.batch_rows)
             groups = split_sorted(batches, by)
         if self.workers == 1:
-            parts = [run_group(fn, g, input_schema, schema, order) for g in groups]
+            parts = [run_group(fn, g, input_schema, schema, order_by) for g in groups]
         else:
-            parts = self._pooled(fn, groups, input_schema, schema, order)
+            parts = self._pooled(fn, groups, input_schema, schema, order_by)
         return pa.concat_tables(parts) if parts else schema.empty_table()
 
     def _pooled(
@@ -162,7 +171,7 @@ class LocalBackend:
         groups: Iterator[pa.Table],
         input_schema: pa.Schema,
         schema: pa.Schema,
-        order: Sequence[str],
+        order_by: Sequence[str],
     ) -> list[pa.Table]:
         """Keep at most two groups per worker in flight: the stream stays bounded."""
         context = multiprocessing.get_context("spawn")
@@ -170,7 +179,7 @@ class LocalBackend:
         pending: deque[Future[pa.Table]] = deque()
         with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
             for group in groups:
-                pending.append(pool.submit(run_group, fn, group, input_schema, schema, order))
+                pending.append(pool.submit(run_group, fn, group, input_schema, schema, order_by))
                 if len(pending) >= 2 * self.workers:
                     parts.append(pending.popleft().result())
             parts.extend(f.result() for f in pending)

@@ -19,14 +19,24 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow as pa
 
+
+class BackendError(RuntimeError):
+    """A backend could not run a job; the message names the first cause."""
+
+
+class BackendUnavailable(BackendError):
+    """A backend cannot start here (pyspark or Java missing, master unreachable)."""
+
+
 GroupFunction = Callable[[pd.DataFrame], pd.DataFrame]
-Operator = Literal["==", "!=", "<", "<=", ">", ">=", "is_finite"]
-OPERATORS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "is_finite")
+Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "is_finite"]
+OPERATORS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "is_finite")
 
 
 @dataclass(frozen=True)
 class Condition:
-    """``column <op> value``; ``is_finite`` keeps non-null finite numbers (value unused)."""
+    """``column <op> value``; ``in`` takes a sequence; ``is_finite`` keeps non-null finite
+    numbers (value unused)."""
 
     column: str
     op: Operator
@@ -80,6 +90,9 @@ def where_sql(conditions: Sequence[Condition], dialect: Dialect = "duckdb") -> s
                 f"({name} IS NOT NULL AND NOT isnan({name}) "
                 f"AND abs({name}) < CAST('inf' AS DOUBLE))"
             )
+        elif c.op == "in":
+            values = ", ".join(sql_literal(v, dialect) for v in c.value)
+            parts.append(f"{name} IN ({values})" if values else "FALSE")
         else:
             parts.append(f"{name} {'=' if c.op == '==' else c.op} {sql_literal(c.value, dialect)}")
     return " AND ".join(parts) if parts else "TRUE"
@@ -90,12 +103,14 @@ def run_group(
     group: pa.Table,
     input_schema: pa.Schema,
     output_schema: pa.Schema,
-    order: Sequence[str],
+    order_by: Sequence[str],
 ) -> pa.Table:
-    """Call ``fn`` on one group's rows, typed and ordered the same way on every backend."""
+    """Call ``fn`` on one group's rows, typed and sorted by ``order_by`` the same way on
+    every backend (a stable sort: rows equal on ``order_by`` keep the reader's order, so
+    a caller whose ``fn`` depends on order must name columns that make rows unique)."""
     group = group.select(input_schema.names).cast(input_schema)
-    if order and group.num_rows > 1:
-        group = group.sort_by([(c, "ascending") for c in order])
+    if len(order_by) > 0 and group.num_rows > 1:
+        group = group.sort_by([(c, "ascending") for c in order_by])
     result = fn(group.to_pandas())
     missing = [c for c in output_schema.names if c not in result.columns]
     if missing:

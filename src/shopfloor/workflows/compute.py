@@ -11,9 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from shopfloor.compute import Backend, Condition, DeltaScan, LocalBackend, SparkBackend
+from shopfloor.compute import (
+    Backend,
+    BackendError,
+    BackendUnavailable,
+    Condition,
+    DeltaScan,
+    LocalBackend,
+    SparkBackend,
+)
 from shopfloor.config import Settings
-from shopfloor.errors import InputError
+from shopfloor.errors import ComputeError, ConfigError, InputError
 from shopfloor.lake import Lake
 
 BACKENDS = ("local", "spark")
@@ -35,15 +43,23 @@ def open_backend(settings: Settings, name: str | None = None) -> Backend:
 
 @contextmanager
 def using_backend(settings: Settings, backend: BackendChoice) -> Iterator[Backend]:
-    """The backend to run on: the one given, or a new one closed on exit."""
-    if backend is not None and not isinstance(backend, str):
-        yield backend
-        return
-    opened = open_backend(settings, backend)
+    """The backend to run on: the one given, or a new one closed on exit.
+
+    A backend that cannot start is a configuration problem (exit 2); a job that fails
+    on it is a :class:`ComputeError`.
+    """
+    opened = None
+    if backend is None or isinstance(backend, str):
+        opened = open_backend(settings, backend)
     try:
-        yield opened
+        yield opened or backend  # type: ignore[misc]
+    except BackendUnavailable as exc:
+        raise ConfigError(str(exc)) from exc
+    except BackendError as exc:
+        raise ComputeError(str(exc)) from exc
     finally:
-        opened.close()
+        if opened is not None:
+            opened.close()
 
 
 def lake_scan(

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,24 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from shopfloor.compute import Condition
 from shopfloor.data_quality import (
     ALL_CHECKS,
     QualityIssue,
     issues_html,
-    quality_scores,
     repair,
     run_checks,
 )
+from shopfloor.data_quality.grouped import (
+    GROUP_SCHEMA,
+    LINEAGE_COLUMNS,
+    READING_COLUMNS,
+    check_asset,
+    split_results,
+)
 from shopfloor.errors import InputError
 from shopfloor.lake import Lake
+from shopfloor.workflows.compute import BackendChoice, lake_scan, using_backend
 
 __all__ = [
     "ALL_CHECKS",
@@ -104,7 +113,9 @@ def check_quality(
     checks: Sequence[str] = ALL_CHECKS,
     assets: Sequence[str] | None = None,
     progress: StepProgress | None = None,
+    backend: BackendChoice = None,
 ) -> QualityReport:
+    """Run the checks one asset at a time on ``backend`` (default: ``compute.backend``)."""
     if table not in ("readings", "readings_clean"):
         raise InputError(
             f"data-quality checks run on readings tables, not '{table}'", field="table"
@@ -116,38 +127,39 @@ def check_quality(
         )
     settings = lake.settings
     signals = lake.table("signals").to_pandas()
+    version = lake.version(table)
     con = _connection(lake)
     try:
         names = list(assets) if assets else _assets(con, table)
         reference_end = _reference_end(con, table, settings.ingest.future_tolerance_s)
-        issues: list[QualityIssue] = []
-        scores: list[pd.DataFrame] = []
-        for done, frame in enumerate(iter_asset_readings(con, table, names), start=1):
-            if len(frame):
-                found = run_checks(
-                    frame,
-                    signals,
-                    settings.quality,
-                    checks=checks,
-                    reference_end=reference_end,
-                    tolerance_s=settings.ingest.future_tolerance_s,
-                )
-                issues.extend(found)
-                scores.append(
-                    quality_scores(
-                        frame,
-                        signals,
-                        found,
-                        end=reference_end,
-                        tolerance_s=settings.ingest.future_tolerance_s,
-                    )
-                )
-            if progress:
-                progress("assets", done, len(names))
     finally:
         con.close()
-    score_frame = pd.concat(scores, ignore_index=True) if scores else pd.DataFrame()
-    report = QualityReport(tuple(issues), score_frame, table, lake.version(table), len(names))
+    lineage = table == "readings"
+    columns = [*READING_COLUMNS, *(LINEAGE_COLUMNS if lineage else ())]
+    where = [Condition("asset", "in", tuple(names))] if assets else []
+    scan = lake_scan(lake, table, columns, where, version=version)
+    if progress:
+        progress("assets", 0, len(names))
+    if scan is None or not names:
+        issues: list[QualityIssue] = []
+        scores = pd.DataFrame()
+    else:
+        fn = partial(
+            check_asset,
+            signals=signals,
+            settings=settings.quality,
+            checks=tuple(checks),
+            reference_end=reference_end,
+            tolerance_s=settings.ingest.future_tolerance_s,
+            ingest_times=lake.meta.ingest_times().to_pandas() if lineage else None,
+        )
+        order = ["signal", "ts", *(LINEAGE_COLUMNS if lineage else ()), "value"]
+        with using_backend(settings, backend) as runner:
+            rows = runner.map_groups(scan, fn, ["asset"], GROUP_SCHEMA, order_by=order)
+        issues, scores = split_results(rows)
+    if progress:
+        progress("assets", len(names), len(names))
+    report = QualityReport(tuple(issues), scores, table, version, len(names))
     if assets is None and tuple(checks) == tuple(ALL_CHECKS):
         _store_report(lake, report)
     return report

@@ -15,21 +15,34 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from shopfloor.compute import Backend, Condition
 from shopfloor.errors import InputError
 from shopfloor.lake import Lake
 from shopfloor.maintenance.alerting import alert_episodes
 from shopfloor.maintenance.condition import ConditionMonitor, FleetConditionMonitor
 from shopfloor.maintenance.decisions import MaintenanceRecommendation, recommend_maintenance
 from shopfloor.maintenance.degradation import DegradationRul
+from shopfloor.maintenance.grouped import (
+    MEDIAN_SCHEMA,
+    RUL_SCHEMA,
+    SCORE_SCHEMA,
+    bucket_medians,
+    rul_asset,
+    rul_from_table,
+    score_asset,
+    scores_from_table,
+)
 from shopfloor.maintenance.results import AnomalyScores, RulPrediction
 from shopfloor.registry import ModelRegistry, ModelVersion
 from shopfloor.schema import ALERT_STATES, TABLES
+from shopfloor.workflows.compute import BackendChoice, lake_scan, using_backend
 
 MODEL_NAME = "condition"
 Progress = Callable[[str], None]
@@ -49,29 +62,36 @@ def condition_frame(
     start: datetime | pd.Timestamp | None = None,
     end: datetime | pd.Timestamp | None = None,
     bucket: str | None = None,
+    backend: BackendChoice = None,
 ) -> pd.DataFrame:
     """Per-asset bucket medians of every signal: index ts, columns asset + signals.
 
-    Medians, not means: a spike or a short dropout in a bucket does not move them.
+    Feature extraction runs per asset on ``backend`` (:func:`bucket_medians`); only the
+    medians come back.  A reading stamped in the future is a clock fault (the DQ check
+    flags it), not data.
     """
     table = _readings_table(lake)
     if lake.version(table) is None:
         raise InputError("the lake has no readings yet: ingest sensor data first", field="readings")
     width = pd.Timedelta(bucket or lake.settings.maintenance.bucket)
     micros = int(width.total_seconds() * 1_000_000)
-    # A reading stamped in the future is a clock fault (the DQ check flags it), not data.
-    where, params = ["isfinite(value)", "ts <= now()"], []
+    if micros <= 0:
+        raise InputError(f"bucket '{bucket}' must be longer than zero", field="bucket")
+    where = [Condition("value", "is_finite"), Condition("ts", "<=", pd.Timestamp.now(tz="UTC"))]
     if start is not None:
-        where.append("ts >= ?")
-        params.append(pd.Timestamp(start).to_pydatetime())
+        where.append(Condition("ts", ">=", pd.Timestamp(start)))
     if end is not None:
-        where.append("ts < ?")
-        params.append(pd.Timestamp(end).to_pydatetime())
-    query = (
-        f"SELECT asset, signal, time_bucket(INTERVAL '{micros} microseconds', ts) AS ts, "
-        f"median(value) AS value FROM {table} WHERE {' AND '.join(where)} GROUP BY ALL"
-    )
-    long = lake.sql(query, params)
+        where.append(Condition("ts", "<", pd.Timestamp(end)))
+    scan = lake_scan(lake, table, ("asset", "signal", "ts", "value"), where)
+    if scan is None:  # pragma: no cover - the version was checked above
+        raise InputError("the lake has no readings yet", field="readings")
+    with using_backend(lake.settings, backend) as runner:
+        long: pd.DataFrame = runner.map_groups(
+            scan,
+            partial(bucket_medians, width_us=micros),
+            ["asset"],
+            MEDIAN_SCHEMA,  # no order_by: a median does not depend on the rows' order
+        ).to_pandas()
     if long.empty:
         return pd.DataFrame(columns=["asset"], index=pd.DatetimeIndex([], tz="UTC", name="ts"))
     wide = long.pivot_table(index=["asset", "ts"], columns="signal", values="value")
@@ -79,6 +99,24 @@ def condition_frame(
     wide = wide.reset_index().sort_values(["asset", "ts"])
     wide["ts"] = pd.to_datetime(wide["ts"], utc=True)
     return wide.set_index("ts")
+
+
+def score_fleet(
+    lake: Lake, fleet: FleetConditionMonitor, frame: pd.DataFrame, backend: BackendChoice = None
+) -> dict[str, AnomalyScores]:
+    """``fleet.score(frame)``, one asset per task on ``backend``."""
+    if frame.empty:
+        return {}
+    table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
+    with using_backend(lake.settings, backend) as runner:
+        rows = runner.map_groups(
+            table,
+            partial(score_asset, monitors=fleet.monitors_),
+            ["asset"],
+            SCORE_SCHEMA,
+            order_by=["ts"],
+        )
+    return scores_from_table(rows)
 
 
 def repair_ends(lake: Lake) -> pd.DataFrame:
@@ -130,16 +168,30 @@ def train(
     name: str = MODEL_NAME,
     promote: bool = True,
     progress: Progress | None = None,
+    backend: BackendChoice = None,
 ) -> TrainSummary:
     """Fit one condition monitor per asset on its known-healthy data, then the RUL model.
 
     Both are registered; the RUL model learns from the new monitors' scores of the same
     data (read once), and is skipped when no machine life in it ended in a failure.
+    Feature extraction and scoring run on ``backend``; fitting runs here.
     """
+    with using_backend(lake.settings, backend) as runner:
+        return _train(lake, until, name, promote, progress, runner)
+
+
+def _train(
+    lake: Lake,
+    until: datetime | pd.Timestamp | None,
+    name: str,
+    promote: bool,
+    progress: Progress | None,
+    backend: Backend,
+) -> TrainSummary:
     settings = lake.settings.maintenance
     if progress:
         progress("reading condition data")
-    frame = condition_frame(lake, end=until)
+    frame = condition_frame(lake, end=until, backend=backend)
     if frame.empty:
         raise InputError("no readings to learn from", field="readings")
     context = settings.context_signal
@@ -181,7 +233,8 @@ def train(
     if progress:
         progress("fitting the RUL model")
     try:
-        rul_version: ModelVersion | None = train_rul(lake, fleet.score(frame), promote=promote)
+        scores = score_fleet(lake, fleet, frame, backend)
+        rul_version: ModelVersion | None = train_rul(lake, scores, promote=promote)
     except InputError:
         rul_version = None  # a history without failures teaches no failure level
     return TrainSummary(
@@ -229,19 +282,24 @@ def score(
     version: int | None = None,
     write: bool = True,
     progress: Progress | None = None,
+    backend: BackendChoice = None,
 ) -> ScoreSummary:
-    """Score the condition data with a registered fleet; store new or changed alerts."""
+    """Score the condition data with a registered fleet; store new or changed alerts.
+
+    Feature extraction and scoring run on ``backend``; alert episodes are cut here.
+    """
     settings = lake.settings.maintenance
     models = registry(lake)
     record = models.get(name, version)
     fleet: FleetConditionMonitor = models.load(name, record.version)
-    if progress:
-        progress("reading condition data")
-    frame = condition_frame(lake, start=since, end=until)
+    with using_backend(lake.settings, backend) as runner:
+        if progress:
+            progress("reading condition data")
+        frame = condition_frame(lake, start=since, end=until, backend=runner)
+        if progress:
+            progress("scoring")
+        scores = score_fleet(lake, fleet, frame, runner)
     units = _units(lake)
-    if progress:
-        progress("scoring")
-    scores = fleet.score(frame)
     episodes = []
     for asset, result in scores.items():
         found = alert_episodes(
@@ -469,25 +527,35 @@ def train_rul(lake: Lake, scores: dict[str, AnomalyScores], promote: bool = True
     )
 
 
-def rul(lake: Lake, *, scores: dict[str, AnomalyScores] | None = None) -> RulOutlook:
-    """RUL of every asset's current life and the maintenance each one needs."""
+def rul(
+    lake: Lake,
+    *,
+    scores: dict[str, AnomalyScores] | None = None,
+    backend: BackendChoice = None,
+) -> RulOutlook:
+    """RUL of every asset's current life and the maintenance each one needs.
+
+    Without ``scores``, features and scores are computed on ``backend`` first; the RUL
+    of each asset's current life is scored there too.
+    """
     settings = lake.settings.maintenance
     models = registry(lake)
-    if scores is None:
-        fleet: FleetConditionMonitor = models.load(MODEL_NAME)
-        scores = fleet.score(condition_frame(lake))
     record = models.get(RUL_MODEL_NAME)
     model: DegradationRul = models.load(RUL_MODEL_NAME, record.version)
-    history = health_history(lake, scores)
-    current = history[history["life"] == history.groupby("asset")["life"].transform("max")]
-    prediction = model.predict(current)
-    prediction = RulPrediction(
-        unit=np.array([str(u).split("#")[0] for u in prediction.unit], dtype=object),
-        rul=prediction.rul,
-        lower=prediction.lower,
-        upper=prediction.upper,
-        level=prediction.level,
-    )
+    with using_backend(lake.settings, backend) as runner:
+        if scores is None:
+            fleet: FleetConditionMonitor = models.load(MODEL_NAME)
+            scores = score_fleet(lake, fleet, condition_frame(lake, backend=runner), runner)
+        history = health_history(lake, scores)
+        current = history[history["life"] == history.groupby("asset")["life"].transform("max")]
+        rows = runner.map_groups(
+            pa.Table.from_pandas(current[["asset", "unit", "time", "score"]], preserve_index=False),
+            partial(rul_asset, model=model),
+            ["asset"],
+            RUL_SCHEMA,
+            order_by=["time"],
+        )
+    prediction = rul_from_table(rows, model.level)
     now = pd.Timestamp(history["ts"].max())
     recommendations = recommend_maintenance(
         prediction,
