@@ -66,6 +66,8 @@ def test_the_group_lists_its_commands() -> None:
         (["forecast"], "error: field 'demand': the lake has no demand yet: ingest it into "
          "'demand'"),
         (["forecast", "--horizon", "0"], "error: field 'horizon': must be at least 1, not 0"),
+        (["forecast", "--backend", "dask"],
+         "error: field 'backend': backend must be local or spark, not 'dask'"),
         (["policy", "--kind", "EOQ"], "error: field 'kind': must be one of sQ, sS, RS, not 'EOQ'"),
         (["policy", "--fill-rate", "1.2"], "error: field 'fill_rate': must lie in (0, 1), not 1.2"),
         (["policy", "--service-level", "0"],
@@ -93,7 +95,9 @@ def test_forecast_policy_reorder(demo: tuple[Lake, Supply]) -> None:
     lake, supply = demo
     where = ["--lake", str(lake.path)]
     series = len(supply.demand[["item", "location"]].drop_duplicates())
-    result = runner.invoke(app, ["forecast", *where, "--horizon", "3", "--json"])
+    result = runner.invoke(
+        app, ["forecast", *where, "--horizon", "3", "--backend", "local", "--json"]
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["horizon"] == 3 and payload["period"] == "week"

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from shopfloor.cli.dq_cmd import summary_table
 from shopfloor.cli.output import (
+    BackendOption,
     JsonOption,
     LakeOption,
     console,
@@ -332,12 +333,14 @@ def demo_command(
     ] = True,
     lake: LakeOption = None,
     json: JsonOption = False,
+    backend: BackendOption = None,
 ) -> None:
     """Generate a realistic demo plant, ingest it, check its data quality, report OEE.
 
     Two lines of six machines with six signals each every 10 s, degradation ending in
     failures, shifts, changeovers, orders, demand, inventory and deliveries, and planted
-    data-quality faults whose ground truth is written beside the data.
+    data-quality faults whose ground truth is written beside the data.  With
+    ``--backend spark`` the batch steps run on Spark (local[2] unless configured).
     """
     from shopfloor.workflows import open_lake
     from shopfloor.workflows.demo import run_demo
@@ -347,7 +350,7 @@ def demo_command(
     _prepare(store_path)
     store = open_lake(store_path)
     with step_bars(enabled=not json) as step:
-        summary = run_demo(store, days=days, seed=seed, step=step, plan=True)
+        summary = run_demo(store, days=days, seed=seed, step=step, plan=True, backend=backend)
     live_demo = _live(store, json) if live else None
     if json:
         print_json(

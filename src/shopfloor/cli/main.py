@@ -9,6 +9,7 @@ import typer
 from shopfloor import __version__
 from shopfloor.cli import (
     access_cmd,
+    batch_cmd,
     benchmark_cmd,
     demo_cmd,
     dq_cmd,
@@ -35,6 +36,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo_cmd.demo_command)
+app.command("batch")(batch_cmd.batch_command)
 app.command("ingest")(ingest_command)
 app.add_typer(dq_cmd.app, name="dq")
 app.add_typer(quality_cmd.app, name="quality")

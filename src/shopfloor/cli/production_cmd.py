@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from shopfloor.cli.output import (
+    BackendOption,
     JsonOption,
     LakeOption,
     console,
@@ -25,6 +26,7 @@ def oee_command(
     period: Annotated[str, typer.Option(help="Bucket by shift, day or week.")] = "day",
     lake: LakeOption = None,
     json: JsonOption = False,
+    backend: BackendOption = None,
 ) -> None:
     """OEE = availability x performance x quality per group and period.
 
@@ -34,7 +36,12 @@ def oee_command(
     from shopfloor.workflows import open_lake
     from shopfloor.workflows import production as workflow
 
-    result = workflow.oee(open_lake(lake), by=by, period=period)  # type: ignore[arg-type]
+    result = workflow.oee(
+        open_lake(lake),
+        by=by,  # type: ignore[arg-type]
+        period=period,  # type: ignore[arg-type]
+        backend=backend,
+    )
     frame = result.frame
     if json:
         print_json(records(frame))

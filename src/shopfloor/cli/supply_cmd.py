@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shopfloor.cli.output import (
+    BackendOption,
     JsonOption,
     LakeOption,
     console,
@@ -107,12 +108,13 @@ def forecast_command(
     lake: LakeOption = None,
     horizon: HorizonOption = None,
     json: JsonOption = False,
+    backend: BackendOption = None,
 ) -> None:
     """Forecast demand per item and location; store it in the `forecasts` table."""
     from shopfloor.workflows import open_lake
     from shopfloor.workflows import supply_planning as workflow
 
-    result = workflow.forecast_lake(open_lake(lake), horizon=horizon)
+    result = workflow.forecast_lake(open_lake(lake), horizon=horizon, backend=backend)
     _done(
         f"forecast {result.forecast_id}: {len(result.series)} series, {result.horizon} "
         f"{result.period}s from {result.history_end} (demand version {result.demand_version}), "

@@ -110,11 +110,12 @@ def safe_ratio(num: npt.ArrayLike, den: npt.ArrayLike) -> F64:
         return np.where(d > 0, n / np.where(d > 0, d, 1.0), np.nan)
 
 
-def state_intervals(events: pd.DataFrame) -> pd.DataFrame:
+def state_intervals(events: pd.DataFrame, *, latest_us: int | None = None) -> pd.DataFrame:
     """Clean ``state`` intervals: asset, start_us, end_us, code, category (int).
 
-    Open ends close at the latest timestamp seen; overlaps are cut by the later state;
-    unknown state codes are refused with the row that carries them.
+    Open ends close at the latest timestamp seen (``latest_us``, when the caller sees
+    more events than these: one asset's share of a plant's); overlaps are cut by the
+    later state; unknown state codes are refused with the row that carries them.
     """
     require_columns(events, ("asset", "start", "end", "kind", "code"), "events")
     state = events[events["kind"] == "state"]
@@ -141,7 +142,9 @@ def state_intervals(events: pd.DataFrame) -> pd.DataFrame:
         )
     start = to_us(state["start"])
     end = to_us(state["end"].fillna(state["start"]))
-    latest = max(int(end.max()), int(to_us(events["start"]).max()))
+    latest = (
+        max(int(end.max()), int(to_us(events["start"]).max())) if latest_us is None else latest_us
+    )
     end = np.where(state["end"].isna().to_numpy(), latest, end)
     asset_id, asset_names = pd.factorize(state["asset"].astype("str"), sort=True)
     order = np.lexsort((start, asset_id))
@@ -228,6 +231,14 @@ def group_of(
     return mapped[ids]
 
 
+PRODUCTION_COLUMNS = ("asset", "start", "end", "good", "scrap", "ideal_cycle_s")
+# Per-asset sums (see :func:`state_sums` and :func:`count_sums`): time per state category,
+# in the order of the categories above, and the production counts.
+STATE_SUMS = ("planned_downtime_s", "unplanned_stop_s", "changeover_s", "idle_time_s", "running_s")
+COUNT_SUMS = ("good", "scrap", "ideal_time_s", "ideal_good_s")
+_KEYS = ("asset", "period_start", "period_end")
+
+
 def compute_oee(
     events: pd.DataFrame,
     production: pd.DataFrame,
@@ -241,25 +252,21 @@ def compute_oee(
     """OEE per ``by`` group and ``period``; see the module docstring for the definitions.
 
     Rows appear for every group and period with planned production time or counted
-    output; ratios are NaN where their denominator is zero.
+    output; ratios are NaN where their denominator is zero.  (A backend computes the
+    same figures per asset with :func:`state_sums` and :func:`count_sums`, then rolls
+    them up with :func:`oee_from_sums`.)
     """
     states = state_intervals(events)
-    require_columns(
-        production, ("asset", "start", "end", "good", "scrap", "ideal_cycle_s"), "production"
-    )
+    require_columns(production, PRODUCTION_COLUMNS, "production")
     p_start, p_end = to_us(production["start"]), to_us(production["end"])
-    times = np.concatenate([states["start_us"], states["end_us"], p_start, p_end])
-    if times.size == 0:
-        return OeeResult(_empty_table(), _figures(pd.DataFrame(columns=_SUMS)), by, period)
-    bounds = to_us(
-        period_boundaries(
-            from_us(times.min())[0],
-            from_us(times.max())[0],
-            period,
-            shift_starts=shift_starts,
-            timezone=timezone,
-        )
+    bounds = _bounds(
+        [states["start_us"].to_numpy(), states["end_us"].to_numpy(), p_start, p_end],
+        period,
+        shift_starts,
+        timezone,
     )
+    if bounds is None:
+        return _result(_empty_table(), by, period)
     n_per = bounds.size - 1
     all_assets = np.concatenate(
         [
@@ -269,14 +276,149 @@ def compute_oee(
     )
     labels, inverse = np.unique(group_of(all_assets, assets, by).astype(str), return_inverse=True)
     g_state, g_prod = inverse[: len(states)], inverse[len(states) :]
-    n_cells = labels.size * n_per
-    acc = np.zeros((5, n_cells))
+    acc = _state_time(states, g_state, labels.size, bounds)
+    sums = _counts(production, p_start, p_end, g_prod, labels.size, bounds)
+    table = _cells(
+        np.repeat(labels, n_per),
+        from_us(np.tile(bounds[:-1], labels.size)),
+        from_us(np.tile(bounds[1:], labels.size)),
+        acc,
+        sums,
+    )
+    return _result(table, by, period)
+
+
+def state_sums(
+    events: pd.DataFrame,
+    *,
+    period: PeriodKind = "day",
+    shift_starts: Sequence[str] = DEFAULT_SHIFT_STARTS,
+    timezone: str = "UTC",
+    latest_us: int | None = None,
+) -> pd.DataFrame:
+    """Seconds per state category, asset and period: the events' half of the OEE.
+
+    Columns: asset, period_start, period_end, then :data:`STATE_SUMS` (planned downtime,
+    unplanned stops, changeovers, idle time, running), one row per asset and period with
+    state time.  Several assets may be given, or one at a time: periods are cut on the
+    same calendar either way.  ``latest_us``: where open states close, when ``events``
+    are one asset's share of the plant's (see :func:`state_intervals`).
+    """
+    states = state_intervals(events, latest_us=latest_us)
+    bounds = _bounds(
+        [states["start_us"].to_numpy(), states["end_us"].to_numpy()], period, shift_starts, timezone
+    )
+    if bounds is None:
+        return _empty_sums(STATE_SUMS)
+    labels, ids = np.unique(states["asset"].to_numpy(dtype=object).astype(str), return_inverse=True)
+    acc = _state_time(states, ids, labels.size, bounds)
+    return _asset_cells(labels, bounds, dict(zip(STATE_SUMS, acc, strict=True)))
+
+
+def count_sums(
+    production: pd.DataFrame,
+    *,
+    period: PeriodKind = "day",
+    shift_starts: Sequence[str] = DEFAULT_SHIFT_STARTS,
+    timezone: str = "UTC",
+) -> pd.DataFrame:
+    """Good and scrap counts and ideal times per asset and period: the counts' half.
+
+    Columns: asset, period_start, period_end, then :data:`COUNT_SUMS`, one row per asset
+    and period with counted output (counts shared pro rata over the periods an interval
+    spans, as in :func:`compute_oee`).
+    """
+    require_columns(production, PRODUCTION_COLUMNS, "production")
+    p_start, p_end = to_us(production["start"]), to_us(production["end"])
+    bounds = _bounds([p_start, p_end], period, shift_starts, timezone)
+    if bounds is None:
+        return _empty_sums(COUNT_SUMS)
+    labels, ids = np.unique(
+        production["asset"].astype("str").to_numpy(dtype=str), return_inverse=True
+    )
+    sums = _counts(production, p_start, p_end, ids, labels.size, bounds)
+    return _asset_cells(labels, bounds, sums)
+
+
+def oee_from_sums(
+    states: pd.DataFrame,
+    counts: pd.DataFrame,
+    assets: pd.DataFrame,
+    *,
+    by: GroupBy = "asset",
+    period: PeriodKind = "day",
+) -> OeeResult:
+    """OEE per ``by`` group and ``period`` from per-asset :func:`state_sums` and
+    :func:`count_sums`: the groups add up their assets' sums, then divide.
+
+    Equals :func:`compute_oee` on the same events and counts: exactly per asset, and up
+    to the order of floating-point additions (about 1e-15 relative) per line or site.
+    """
+    require_columns(states, (*_KEYS, *STATE_SUMS), "state sums")
+    require_columns(counts, (*_KEYS, *COUNT_SUMS), "count sums")
+    values = [*STATE_SUMS, *COUNT_SUMS]
+    parts = [
+        frame[[*_KEYS, *columns]].assign(**{c: 0.0 for c in values if c not in columns})
+        for frame, columns in ((states, STATE_SUMS), (counts, COUNT_SUMS))
+        if not frame.empty
+    ]
+    if not parts:
+        return _result(_empty_table(), by, period)
+    cells = pd.concat(parts, ignore_index=True)
+    cells["group"] = group_of(cells["asset"].astype("str").to_numpy(dtype=object), assets, by)
+    cells["group"] = cells["group"].astype("str")
+    rolled = cells.groupby(["group", "period_start", "period_end"], sort=True)[values].sum()
+    rolled = rolled.reset_index()
+    acc = np.vstack([rolled[c].to_numpy(dtype=np.float64) for c in STATE_SUMS])
+    table = _cells(
+        rolled["group"].to_numpy(dtype=object),
+        pd.DatetimeIndex(rolled["period_start"]),
+        pd.DatetimeIndex(rolled["period_end"]),
+        acc,
+        {c: rolled[c].to_numpy(dtype=np.float64) for c in COUNT_SUMS},
+    )
+    return _result(table, by, period)
+
+
+def _bounds(
+    times: Sequence[npt.NDArray[np.int64]],
+    period: PeriodKind,
+    shift_starts: Sequence[str],
+    timezone: str,
+) -> I64 | None:
+    """Period boundaries (us) covering every time given; None when there is none."""
+    every = np.concatenate([np.asarray(t, np.int64) for t in times])
+    if every.size == 0:
+        return None
+    return to_us(
+        period_boundaries(
+            from_us(every.min())[0],
+            from_us(every.max())[0],
+            period,
+            shift_starts=shift_starts,
+            timezone=timezone,
+        )
+    )
+
+
+def _state_time(states: pd.DataFrame, group: I64, n_groups: int, bounds: I64) -> F64:
+    """Seconds per state category (rows) and group x period cell (columns)."""
+    n_per = bounds.size - 1
+    acc = np.zeros((5, n_groups * n_per))
     row, per, ps, pe = split_intervals(
         states["start_us"].to_numpy(), states["end_us"].to_numpy(), bounds
     )
-    cell = g_state[row] * n_per + per
+    cell = group[row] * n_per + per
     cat = states["category"].to_numpy()[row]
     np.add.at(acc, (cat, cell), (pe - ps) / US)
+    return acc
+
+
+def _counts(
+    production: pd.DataFrame, p_start: I64, p_end: I64, group: I64, n_groups: int, bounds: I64
+) -> dict[str, F64]:
+    """:data:`COUNT_SUMS` per group x period cell."""
+    n_cells = n_groups * (bounds.size - 1)
     # Counts: shared pro rata over the periods an interval spans; instants go whole.
     good = production["good"].to_numpy(dtype=np.float64)
     scrap = production["scrap"].to_numpy(dtype=np.float64)
@@ -285,20 +427,34 @@ def compute_oee(
     p_end_eff = np.maximum(p_end, p_start + 1)  # a zero-length count still lands somewhere
     prow, pper, pps, ppe = split_intervals(p_start, p_end_eff, bounds)
     share = (ppe - pps) / span[prow]
-    pcell = g_prod[prow] * n_per + pper
-    sums = {
-        "good": np.bincount(pcell, good[prow] * share, n_cells),
-        "scrap": np.bincount(pcell, scrap[prow] * share, n_cells),
-        "ideal_time_s": np.bincount(pcell, ideal[prow] * (good + scrap)[prow] * share, n_cells),
-        "ideal_good_s": np.bincount(pcell, ideal[prow] * good[prow] * share, n_cells),
+    pcell = group[prow] * (bounds.size - 1) + pper
+    weights = {
+        "good": good[prow] * share,
+        "scrap": scrap[prow] * share,
+        "ideal_time_s": ideal[prow] * (good + scrap)[prow] * share,
+        "ideal_good_s": ideal[prow] * good[prow] * share,
     }
+    return {
+        name: np.bincount(pcell, w, n_cells).astype(np.float64, copy=False)
+        for name, w in weights.items()
+    }
+
+
+def _cells(
+    group: npt.NDArray[np.object_] | npt.NDArray[np.str_],
+    period_start: pd.DatetimeIndex,
+    period_end: pd.DatetimeIndex,
+    acc: F64,
+    sums: dict[str, F64],
+) -> pd.DataFrame:
+    """The OEE table's sums per group and period from the state time and the counts."""
     calendar = acc.sum(axis=0)
     planned = calendar - acc[PLANNED]
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "group": pd.array(np.repeat(labels, n_per), dtype="str"),
-            "period_start": from_us(np.tile(bounds[:-1], labels.size)),
-            "period_end": from_us(np.tile(bounds[1:], labels.size)),
+            "group": pd.array(group, dtype="str"),
+            "period_start": period_start,
+            "period_end": period_end,
             "calendar_time_s": calendar,
             "planned_time_s": planned,
             "run_time_s": planned - acc[UNPLANNED] - acc[CHANGEOVER],
@@ -308,6 +464,38 @@ def compute_oee(
             **sums,
         }
     )
+
+
+def _asset_cells(labels: npt.NDArray[np.str_], bounds: I64, sums: dict[str, F64]) -> pd.DataFrame:
+    """Per-asset sums, keeping the cells where anything was added."""
+    n_per = bounds.size - 1
+    frame = pd.DataFrame(
+        {
+            "asset": pd.array(np.repeat(labels, n_per), dtype="str"),
+            "period_start": from_us(np.tile(bounds[:-1], labels.size)),
+            "period_end": from_us(np.tile(bounds[1:], labels.size)),
+            **sums,
+        }
+    )
+    touched = np.zeros(len(frame), dtype=bool)
+    for values in sums.values():
+        touched |= values != 0
+    return frame[touched].reset_index(drop=True)
+
+
+def _empty_sums(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "asset": pd.Series(dtype="str"),
+            "period_start": from_us(np.zeros(0, np.int64)),
+            "period_end": from_us(np.zeros(0, np.int64)),
+            **{c: np.zeros(0) for c in columns},
+        }
+    )
+
+
+def _result(table: pd.DataFrame, by: GroupBy, period: PeriodKind) -> OeeResult:
+    """Groups and periods with planned time or output, with their ratios and totals."""
     table = table[(table["planned_time_s"] > 0) | (table["good"] + table["scrap"] > 0)]
     table = _add_ratios(table.reset_index(drop=True))
     return OeeResult(table, _figures(table), by, period)

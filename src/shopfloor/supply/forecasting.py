@@ -31,39 +31,36 @@ From the simulated paths:
   1 where demand is dying out faster than the history says);
 - a per-period demand pmf per series, for the inventory policies.
 
-Series are processed in chunks, so memory stays flat with tens of thousands of series.
+Series are processed in chunks of ``config.chunk``, each with its own random draws
+(:func:`chunk_rng`), so memory stays flat with tens of thousands of series and a compute
+backend can run the chunks anywhere: :mod:`shopfloor.supply.forecast_stages` splits the
+forecast into the steps pooled over all series (the silence classifier, the calibration's
+choice, the conformal residuals) and the steps per chunk, and this module's
+:func:`forecast_demand` runs them in one process.  Where the chunks ran changes nothing.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from shopfloor.errors import InputError
 from shopfloor.supply.inventory import Distribution
-from shopfloor.supply.metrics import first_sale_scale, rmsse
+from shopfloor.supply.metrics import first_sale_scale
 
 FloatArray = npt.NDArray[np.float64]
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 # Sampled quantile levels the calibration may pick from (the nominal level maps to one).
-_LEVEL_GRID = np.round(np.arange(0.30, 0.996, 0.005), 3)
+LEVEL_GRID = np.round(np.arange(0.30, 0.996, 0.005), 3)
 # Rows of the silence classifier's training set beyond which it is subsampled.
 _MAX_TRAINING_ROWS = 400_000
 _THREADED_ROWS = 50_000  # training rows from which LightGBM gets more than one thread
-_FIRST_ORIGIN = 6
-_POINT_FACTORS = (
-    0.5,
-    0.6,
-    0.7,
-    0.8,
-    0.9,
-    1.0,
-    1.1,
-)  # periods of history before the first training origin
+FIRST_ORIGIN = 6  # periods of history before the first training origin
+# Multipliers of the point forecast the calibration may pick from.
+POINT_FACTORS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1)
 
 
 @dataclass(frozen=True)
@@ -190,7 +187,7 @@ def fit_silence_model(
 
     h, t = config.horizon, history.shape[1]
     rows, targets = [], []
-    for origin in range(_FIRST_ORIGIN, t - h + 1):
+    for origin in range(FIRST_ORIGIN, t - h + 1):
         target, observed = _silence_target(history[:, origin : origin + h])
         keep = observed & ~np.all(np.isnan(history[:, :origin]), axis=1)
         if keep.any():
@@ -277,7 +274,8 @@ def _rmsse_point(paths: FloatArray) -> FloatArray:
     return np.asarray(grid[np.arange(grid.shape[0]), cost.argmin(axis=1)], dtype=np.float64)
 
 
-def _pmf(values: FloatArray) -> FloatArray:
+def empirical_pmf(values: FloatArray) -> FloatArray:
+    """The pmf of values rounded to whole units."""
     counts = np.bincount(np.round(values).astype(np.int64))
     return np.asarray(counts / counts.sum(), dtype=np.float64)
 
@@ -300,21 +298,39 @@ def _forecast_chunk(
     }
     mean = np.repeat(per_period.mean(axis=1)[:, None], h, axis=1)
     point = np.repeat(_rmsse_point(paths)[:, None], h, axis=1)
-    return mean, point, quantiles, [_pmf(row) for row in per_period]
+    return mean, point, quantiles, [empirical_pmf(row) for row in per_period]
 
 
-def _simulate(
+def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
+    """The random draws of the ``chunk``-th block of ``config.chunk`` series.
+
+    Block 0 draws from ``seed`` itself (so a forecast of up to one chunk of series is what
+    it was before chunks had streams of their own), block k > 0 from the seed's k-th
+    child: no block's draws depend on another's, wherever each one runs.
+    """
+    if chunk == 0:
+        return np.random.default_rng(seed)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk,)))
+
+
+def simulate(
     history: FloatArray,
     silence: FloatArray,
     config: ForecastConfig,
     levels: Iterable[float],
+    first_chunk: int = 0,
 ) -> tuple[FloatArray, FloatArray, dict[float, FloatArray], list[FloatArray]]:
-    rng = np.random.default_rng(config.seed)
+    """Mean, point, quantiles at ``levels`` and pmf per series from sampled paths.
+
+    Series go in blocks of ``config.chunk``, block k drawing from
+    ``chunk_rng(config.seed, first_chunk + k)``: pass a chunk's rows with its index.
+    """
     level_list = sorted(set(levels))
     means, points, pmfs = [], [], []
     quantiles: dict[float, list[FloatArray]] = {level: [] for level in level_list}
-    for start in range(0, history.shape[0], config.chunk):
+    for k, start in enumerate(range(0, history.shape[0], config.chunk)):
         stop = start + config.chunk
+        rng = chunk_rng(config.seed, first_chunk + k)
         mean, point, q, pmf = _forecast_chunk(
             history[start:stop], silence[start:stop], config, level_list, rng
         )
@@ -331,16 +347,10 @@ def _simulate(
     )
 
 
-def _plain(config: ForecastConfig) -> Calibration:
+def plain_calibration(config: ForecastConfig) -> Calibration:
+    """No backtest: the nominal levels, ``config.window`` and the point as sampled."""
     levels = {level: level for level in config.levels}
     return Calibration(levels, config.window, config.window, 1.0)
-
-
-def _backtest_rmsse(fit: FloatArray, held_out: FloatArray, point: FloatArray) -> float:
-    """Mean over series of the RMSSE of ``point`` (M5 scale of ``fit``)."""
-    values = rmsse(held_out, point, fit, first_sale=True)
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if values.size else math.inf
 
 
 def calibrate(history: FloatArray, config: ForecastConfig, first_month: int = 0) -> Calibration:
@@ -352,49 +362,16 @@ def calibrate(history: FloatArray, config: ForecastConfig, first_month: int = 0)
     level takes the sampled level on the grid that would have served best: by its
     scaled pinball loss, or by coverage for ``covered_level`` (split conformal on the
     level).  The point takes the window and the factor (demand that is dying out makes
-    it below 1) with the lowest RMSSE.
+    it below 1) with the lowest RMSSE.  (The steps are
+    :mod:`~shopfloor.supply.forecast_stages`'s; imported here, as it builds on this module.)
     """
-    h = config.horizon
-    if history.shape[1] < _FIRST_ORIGIN + 2 * h:
-        return _plain(config)
-    fit, held_out = history[:, :-h], history[:, -h:]
-    present = ~np.isnan(held_out)
-    if not present.any():
-        return _plain(config)
-    model = fit_silence_model(fit, config, first_month)
-    silence = silence_probability(model, fit, config, first_month)
-    scale = first_sale_scale(fit)
-    weight = np.where(np.isnan(scale), 0.0, 1.0 / np.where(np.isnan(scale), 1.0, scale))
-    actual = np.where(present, held_out, 0.0)
+    from shopfloor.supply import forecast_stages as stages
 
-    def loss(quantile: FloatArray, level: float) -> float:
-        error = actual - quantile
-        pinball = np.where(error >= 0, level * error, (level - 1.0) * error) * present
-        return float(np.sum(pinball.sum(axis=1) * weight))
-
-    best_quantiles: tuple[float, int, dict[float, FloatArray]] | None = None
-    best_point = (math.inf, config.window, 1.0)
-    for window in sorted({*config.windows, config.window}):
-        trial = replace(config, window=window)
-        _, point, quantiles, _ = _simulate(fit, silence, trial, _LEVEL_GRID.tolist())
-        score = sum(loss(quantiles[level], level) for level in config.levels)
-        if best_quantiles is None or score < best_quantiles[0]:
-            best_quantiles = (score, window, quantiles)
-        for factor in _POINT_FACTORS:
-            rmsse = _backtest_rmsse(fit, held_out, point * factor)
-            if rmsse < best_point[0] - 1e-9:
-                best_point = (rmsse, window, factor)
-    assert best_quantiles is not None
-    _, quantile_window, quantiles = best_quantiles
-    chosen = {}
-    for level in config.levels:
-        if level == config.covered_level:  # this one is read as a coverage promise
-            covered = [np.mean(held_out[present] <= quantiles[g][present]) for g in _LEVEL_GRID]
-            chosen[level] = float(_LEVEL_GRID[int(np.argmin(np.abs(np.array(covered) - level)))])
-        else:
-            losses = [loss(quantiles[g], level) for g in _LEVEL_GRID.tolist()]
-            chosen[level] = float(_LEVEL_GRID[int(np.argmin(losses))])
-    return Calibration(chosen, quantile_window, best_point[1], best_point[2])
+    y = _matrix(history)
+    silence = stages.calibration_silence(y, config, first_month)
+    if silence is None:
+        return plain_calibration(config)
+    return stages.calibrate_chunks(y, silence, config)
 
 
 def forecast_demand(
@@ -403,83 +380,27 @@ def forecast_demand(
     """Forecast every row of ``history`` (series x periods, NaN = missing) ``h`` periods on.
 
     ``first_month`` is the calendar position (0-based, modulo ``season_length``) of the
-    first column, for the calendar feature.
+    first column, for the calendar feature.  Runs
+    :mod:`~shopfloor.supply.forecast_stages` in this process, chunk after chunk.
     """
+    from shopfloor.supply import forecast_stages as stages
+
     config = config or ForecastConfig()
     y = _matrix(history)
     if y.shape[0] == 0 or y.shape[1] < 2:
         raise InputError("needs at least one series with two periods", field="history")
-    calibration = calibrate(y, config, first_month) if config.calibrate else _plain(config)
-    sampled = calibration.sampled_levels
-    model = fit_silence_model(y, config, first_month)
-    silence = silence_probability(model, y, config, first_month)
-    for_quantiles = replace(config, window=calibration.quantile_window)
-    mean, point, by_sampled, pmfs = _simulate(y, silence, for_quantiles, sampled.values())
-    if calibration.point_window != calibration.quantile_window:
-        for_point = replace(config, window=calibration.point_window)
-        _, point, _, _ = _simulate(y, silence, for_point, ())
-    point = point * calibration.point_factor
-    quantiles = {level: by_sampled[sampled[level]] for level in config.levels}
-    model_names = np.full(y.shape[0], "bootstrap", dtype=object)
-    if config.select:
-        model_names = _choose_models(y, config, first_month, mean, point, quantiles, pmfs)
-    _monotone(quantiles)
-    return DemandForecast(
-        mean=mean,
-        point=point,
-        quantiles=quantiles,
-        silence=silence,
-        pmfs=pmfs,
-        calibration=calibration,
-        model=model_names,
-    )
+    silence = stages.fleet_silence(y, config, first_month)
+    calibration = plain_calibration(config)
+    if silence.calibration is not None:
+        calibration = stages.calibrate_chunks(y, silence.calibration, config)
+    parts = [
+        stages.forecast_chunk(y[rows], silence.rows(rows), calibration, config, chunk)
+        for chunk, rows in enumerate(stages.chunk_rows(y.shape[0], config.chunk))
+    ]
+    return stages.finish(stages.ChunkForecast.stack(parts), silence.forecast, calibration, config)
 
 
-def _choose_models(
-    y: FloatArray,
-    config: ForecastConfig,
-    first_month: int,
-    mean: FloatArray,
-    point: FloatArray,
-    quantiles: dict[float, FloatArray],
-    pmfs: list[FloatArray],
-) -> npt.NDArray[np.object_]:
-    """Per-series backtest against the local models; overwrite the rows that switch."""
-    from shopfloor.supply.selection import backtest_origins, conformal_quantiles, select_models
-
-    plain = replace(config, calibrate=False, select=False)
-    origins = backtest_origins(y.shape[1], config.horizon, config.origins)
-    if not origins:
-        return np.full(y.shape[0], "bootstrap", dtype=object)
-    backtest = {o: forecast_demand(y[:, :o], plain, first_month).point for o in origins}
-    scale = first_sale_scale(y)
-    chosen = select_models(
-        y, config.horizon, backtest, scale, season_length=config.season_length, margin=config.margin
-    )
-    for name, residuals in chosen.residuals.items():
-        rows = np.flatnonzero(chosen.model == name)
-        model_mean = chosen.mean[rows]
-        mean[rows] = model_mean
-        point[rows] = model_mean
-        levels = sorted(quantiles)
-        for level, values in conformal_quantiles(
-            model_mean, scale[rows], residuals, levels
-        ).items():
-            quantiles[level][rows] = values
-        # The per-period pmf for the policies: the model's average level over the
-        # horizon plus the scaled backtest errors; ``mean`` keeps the model's shape over
-        # the horizon but takes the pmf's level, so that both say the same.
-        draws = residuals[:: max(1, residuals.size // 2_000)]
-        for row, row_mean, row_scale in zip(rows, model_mean, scale[rows], strict=True):
-            level_now = float(row_mean.mean())
-            values = np.maximum(np.round(level_now + np.nan_to_num(row_scale) * draws), 0.0)
-            pmfs[row] = _pmf(values)
-            expected = float(np.dot(np.arange(pmfs[row].size), pmfs[row]))
-            mean[row] = np.maximum(row_mean + (expected - level_now), 0.0)
-    return chosen.model
-
-
-def _monotone(quantiles: dict[float, FloatArray]) -> None:
+def monotone_quantiles(quantiles: dict[float, FloatArray]) -> None:
     """Higher levels never below lower ones (sampling noise can cross them)."""
     running: FloatArray | None = None
     for level in sorted(quantiles):

@@ -42,6 +42,9 @@ class Selection:
     mean: FloatArray  # n x h, the chosen model's forecast (rows of "bootstrap": NaN)
     errors: dict[str, FloatArray]  # model -> n mean backtest squared scaled error
     residuals: dict[str, FloatArray]  # model -> pooled scaled backtest errors (switched)
+    # n x origins x h: each series' scaled backtest errors under its chosen model (NaN for
+    # "bootstrap"); ``residuals`` pools them per model, origin by origin, series in order.
+    backtest_errors: FloatArray
 
 
 def candidates_by_class(history: FloatArray) -> dict[str, npt.NDArray[np.bool_]]:
@@ -119,15 +122,30 @@ def select_models(
         model[switch] = np.array(names, dtype=object)[best[switch]]
     mean = np.full((n, horizon), np.nan)
     residuals: dict[str, FloatArray] = {}
+    backtest_errors = np.full((n, len(default_backtest), horizon), np.nan)
     for name in names:
         rows = model == name
         if not rows.any():
             continue
         fitted = local_forecasts(history[rows], horizon, [name], season_length)
         mean[rows] = fitted[name]["mean"]
-        pooled = np.concatenate([e[rows].ravel() for e in errors_by_model[name]])
-        residuals[name] = pooled[np.isfinite(pooled)]
-    return Selection(model=model, mean=mean, errors=scores, residuals=residuals)
+        for j, e in enumerate(errors_by_model[name]):
+            backtest_errors[rows, j, : e.shape[1]] = e[rows]
+        residuals[name] = pooled_residuals(backtest_errors[rows])
+    return Selection(
+        model=model,
+        mean=mean,
+        errors=scores,
+        residuals=residuals,
+        backtest_errors=backtest_errors,
+    )
+
+
+def pooled_residuals(backtest_errors: FloatArray) -> FloatArray:
+    """The finite errors of ``rows x origins x h`` backtests, origin by origin, rows in order."""
+    parts = [backtest_errors[:, j].ravel() for j in range(backtest_errors.shape[1])]
+    pooled = np.concatenate(parts) if parts else np.zeros(0)
+    return pooled[np.isfinite(pooled)]
 
 
 def conformal_quantiles(

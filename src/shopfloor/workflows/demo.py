@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shopfloor.compute import Backend
 from shopfloor.data_quality import CheckScore, score_against_truth
 from shopfloor.demo_plant.faults import plant_faults
 from shopfloor.demo_plant.layout import PlantLayout, default_layout
@@ -31,6 +32,7 @@ from shopfloor.workflows import forecast_accuracy as backtest
 from shopfloor.workflows import maintenance
 from shopfloor.workflows import reorder as reordering
 from shopfloor.workflows import supply_planning as planning
+from shopfloor.workflows.compute import BackendChoice, using_backend
 from shopfloor.workflows.data_quality import QualityReport, check_quality
 from shopfloor.workflows.ingest import ingest
 from shopfloor.workflows.production import bottlenecks, oee, reliability
@@ -101,10 +103,10 @@ class SupplyDemo:
     reorder: reordering.ReorderList
 
 
-def demo_supply(lake: Lake) -> SupplyDemo:
+def demo_supply(lake: Lake, backend: BackendChoice = None) -> SupplyDemo:
     """Backtest the forecaster, forecast, design the policies (stored), list the reorders."""
     accuracy = backtest.forecast_accuracy(lake)
-    forecast = planning.forecast_lake(lake)
+    forecast = planning.forecast_lake(lake, backend=backend)
     policies = planning.design_lake_policies(lake, forecast=forecast)
     return SupplyDemo(accuracy, forecast, policies, reordering.reorder_list(lake))
 
@@ -119,12 +121,14 @@ class MaintenanceDemo:
     fallback_assets: tuple[str, ...]
 
 
-def demo_maintenance(lake: Lake, truth_dir: Path) -> MaintenanceDemo:
+def demo_maintenance(lake: Lake, truth_dir: Path, backend: BackendChoice = None) -> MaintenanceDemo:
     """Train, score and store alerts, forecast RUL; score the alerts against ground truth."""
-    trained = maintenance.train(lake)
-    scored = maintenance.score(lake)
+    trained = maintenance.train(lake, backend=backend)
+    scored = maintenance.score(lake, backend=backend)
     # A short history without failures trains no RUL model; alerts still work.
-    outlook = maintenance.rul(lake, scores=scored.scores) if trained.rul_model else None
+    outlook = (
+        maintenance.rul(lake, scores=scored.scores, backend=backend) if trained.rul_model else None
+    )
     failures = pd.read_parquet(truth_dir / "failures.parquet")
     health = pd.read_parquet(truth_dir / "health.parquet")
     observed = [r.index for r in scored.scores.values() if len(r.index)]
@@ -238,9 +242,25 @@ def run_demo(
     end: pd.Timestamp | None = None,
     step: Step | None = None,
     plan: bool = False,
+    backend: BackendChoice = None,
 ) -> DemoSummary:
     """Generate, ingest, check and analyse the demo plant; ``plan``: also schedule its
-    open orders and repair the schedule after a breakdown (adds ~20 s)."""
+    open orders and repair the schedule after a breakdown (adds ~20 s).
+
+    The batch steps (data quality, OEE, maintenance, forecasts) run on ``backend``."""
+    with using_backend(lake.settings, backend) as runner:
+        return _run_demo(lake, days, seed, end, step, plan, runner)
+
+
+def _run_demo(
+    lake: Lake,
+    days: int,
+    seed: int,
+    end: pd.Timestamp | None,
+    step: Step | None,
+    plan: bool,
+    backend: Backend,
+) -> DemoSummary:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     layout = default_layout()
@@ -262,14 +282,16 @@ def run_demo(
 
     clock = time.perf_counter()
     report = check_quality(
-        lake, progress=(lambda w, d, t: step("data quality", d, t)) if step else None
+        lake,
+        progress=(lambda w, d, t: step("data quality", d, t)) if step else None,
+        backend=backend,
     )
     truth = pd.read_parquet(source / "ground_truth" / "dq_faults.parquet")
     scores = score_against_truth(list(report.issues), truth)
     timings["quality"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    by_line = oee(lake, by="line", period="day")
+    by_line = oee(lake, by="line", period="day", backend=backend)
     found = bottlenecks(lake)
     rel = reliability(lake)
     timings["production"] = time.perf_counter() - clock
@@ -281,7 +303,7 @@ def run_demo(
     clock = time.perf_counter()
     if step:
         step("maintenance models", 0, 1)
-    upkeep = demo_maintenance(lake, source / "ground_truth")
+    upkeep = demo_maintenance(lake, source / "ground_truth", backend)
     if step:
         step("maintenance models", 1, 1)
     timings["maintenance"] = time.perf_counter() - clock
@@ -289,7 +311,7 @@ def run_demo(
     clock = time.perf_counter()
     if step:
         step("supply planning", 0, 1)
-    supply = demo_supply(lake)
+    supply = demo_supply(lake, backend)
     if step:
         step("supply planning", 1, 1)
     timings["supply"] = time.perf_counter() - clock

@@ -7,7 +7,8 @@ versions of the tables it read):
    (:func:`~shopfloor.workflows.supply.demand_matrix`) forecast by
    :func:`~shopfloor.supply.forecasting.forecast_demand`: per series the probability of
    no demand over the horizon, the expected demand, a point and quantiles per future
-   period; stored in ``forecasts``.
+   period; stored in ``forecasts``.  The chunks of series run on a compute backend
+   (:mod:`~shopfloor.workflows.demand_forecast`); the classes stay here.
    :func:`~shopfloor.workflows.forecast_accuracy.forecast_accuracy` backtests it on the last
    ``h`` periods against the zero and the naive forecasts (its own module).
 2. :func:`design_lake_policies`: per item x location an inventory policy on the
@@ -23,7 +24,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, get_args
 
@@ -36,7 +37,7 @@ from shopfloor.errors import InputError
 from shopfloor.lake import Lake
 from shopfloor.schema import TABLES
 from shopfloor.supply.classification import abc_classes, classify_demand, xyz_classes
-from shopfloor.supply.forecasting import DemandForecast, ForecastConfig, forecast_demand
+from shopfloor.supply.forecasting import DemandForecast, ForecastConfig
 from shopfloor.supply.inventory import Distribution
 from shopfloor.supply.policies import (
     Costs,
@@ -46,6 +47,8 @@ from shopfloor.supply.policies import (
     ServiceTarget,
     design_policy,
 )
+from shopfloor.workflows.compute import BackendChoice, using_backend
+from shopfloor.workflows.demand_forecast import forecast_on
 from shopfloor.workflows.supply import (
     PERIOD_DAYS,
     DemandMatrix,
@@ -186,16 +189,27 @@ def forecast_lake(
     horizon: int | None = None,
     period: Period | str | None = None,
     store: bool = True,
+    backend: BackendChoice = None,
+    series_per_chunk: int | None = None,
 ) -> LakeForecast:
     """Forecast every item x location ``horizon`` periods (``supply.horizon_periods``) on.
 
     ``store``: append the forecast to the ``forecasts`` table under a new forecast_id.
+    ``backend``: where the chunks of series are forecast ("local", "spark", an open
+    backend, or None for ``compute.backend``); ``series_per_chunk``: their size (default
+    ``ForecastConfig.chunk``).  The forecast is the same on every backend.
     """
     h = _horizon(lake, horizon)
-    matrix = demand_matrix(lake, period)
-    history = _history(matrix)
-    config = _config(lake, h, matrix.period)
-    result = forecast_demand(history, config, _calendar_position(matrix.periods[0], matrix.period))
+    if series_per_chunk is not None and series_per_chunk < 1:
+        raise InputError(f"must be at least 1, not {series_per_chunk}", field="series_per_chunk")
+    with using_backend(lake.settings, backend) as engine:  # a bad name fails here, at once
+        matrix = demand_matrix(lake, period)
+        history = _history(matrix)
+        config = _config(lake, h, matrix.period)
+        if series_per_chunk is not None:
+            config = replace(config, chunk=series_per_chunk)
+        first = _calendar_position(matrix.periods[0], matrix.period)
+        result = forecast_on(engine, history, config, first)
     classes = classify_demand(history).category
     abc = abc_classes(_annual_value(lake, matrix, history))
     xyz = xyz_classes(history)
