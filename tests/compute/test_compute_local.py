@@ -106,6 +106,20 @@ def test_in_condition(tmp_path: Path) -> None:
     assert LocalBackend().map_groups(nothing, first_last, ["asset"], FIRST_LAST).num_rows == 0
 
 
+@pytest.mark.parametrize("partition_rows", [1, 37, 10_000_000])
+def test_hash_partitions_give_the_same_groups_in_key_order(
+    tmp_path: Path, partition_rows: int
+) -> None:
+    frame = readings(n_assets=9)
+    write_readings(tmp_path / "readings", frame)
+    scan = DeltaScan(
+        str(tmp_path / "readings"), 1, ("asset", "ts", "value"), (Condition("value", "is_finite"),)
+    )
+    backend = LocalBackend(batch_rows=11, partition_rows=partition_rows)
+    result = backend.map_groups(scan, first_last, ["asset"], FIRST_LAST, order_by=["ts"])
+    assert result.to_pylist() == _expected(frame, frame)
+
+
 def test_unknown_operator_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown operator"):
         Condition("value", "~", 1)  # type: ignore[arg-type]

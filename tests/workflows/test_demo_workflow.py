@@ -7,11 +7,15 @@ generator's ground truth, after the readings went through ingest and the lake.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from shopfloor.config import Settings
 from shopfloor.data_quality import ALL_CHECKS
+from shopfloor.lake import Lake
 from shopfloor.workflows.data_quality import repair_quality
 
 
@@ -65,9 +69,19 @@ def test_demo_lake_contents(demo) -> None:  # type: ignore[no-untyped-def]
     assert summary.reliability["failures"].sum() > 0
 
 
+@pytest.fixture
+def week_copy(demo_week: Lake, tmp_path: Path) -> Lake:
+    """A writable copy of the shared 7-day demo lake (its generated source files left out)."""
+    path = tmp_path / "lake"
+    shutil.copytree(demo_week.path, path, ignore=shutil.ignore_patterns("demo-source"))
+    return Lake(path, Settings(lake=path))
+
+
 @pytest.mark.slow
-def test_repair_writes_a_new_table_and_keeps_raw(demo) -> None:  # type: ignore[no-untyped-def]
-    lake, _ = demo
+def test_repair_writes_a_new_table_and_keeps_raw(week_copy: Lake) -> None:
+    # On a copy of the 7-day demo (the same kinds of planted faults, ~1/4 of the 30-day
+    # plant's readings); the shared 30-day plant gets no readings_clean for others to see.
+    lake = week_copy
     raw_version = lake.version("readings")
     raw_rows = lake.table("readings").num_rows
     result = repair_quality(lake)
@@ -125,9 +139,16 @@ def test_first_demo_in_a_fresh_directory_uses_the_default_lake(tmp_path: Path) -
 
     result = demo()
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "shopfloor-lake" / "demo-source" / "ground_truth").is_dir()
-    again = demo("--json")
+    lake = tmp_path / "shopfloor-lake"
+    assert (lake / "demo-source" / "ground_truth").is_dir()
+    # Again in the same directory: the previous demo lake is replaced.  The live part ran
+    # above (with the default, relative lake path); it is skipped here to save ~20 s.
+    leftover = lake / "demo-source" / "left-by-the-first-demo"
+    leftover.write_text("")
+    again = demo("--json", "--no-live")
     assert again.returncode == 0, again.stderr
+    assert (tmp_path / json.loads(again.stdout)["lake"]).resolve() == lake.resolve()
+    assert not leftover.exists()
 
 
 @pytest.mark.slow
