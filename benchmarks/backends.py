@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psutil
 
 from backend_lake import build_lake, human
-from common import REPO, fmt_table, machine_info
+from common import REPO, Sampling, fmt_table, machine_info
 
 BACKENDS = ("local-1", "local-2", "spark")
 PIPELINES = ("noop", "native", "shuffle", "scan", "features", "quality")
@@ -299,7 +299,7 @@ def worker(lake_dir: str, backend_kind: str, pipeline: str, spark_conf_json: str
 
 # -- measuring a worker -----------------------------------------------------------------------
 @dataclass
-class TreePeak:
+class TreePeak(Sampling):
     """Peak summed RSS of a process tree, sampled every ``interval`` s (psutil), overall and
     by kind: the driver (the worker itself), the JVM, every other descendant (the local
     pool's or Spark's Python workers). Also the tree's CPU seconds."""
@@ -334,21 +334,6 @@ class TreePeak:
         for key, value in sums.items():
             self.peak[key] = max(self.peak.get(key, 0), value)
         self.samples += 1
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> TreePeak:
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
 
 
 def _busy_cpu_s() -> float:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import psutil
 
@@ -58,8 +58,37 @@ def dir_bytes(path: Path) -> int:
 
 
 # -- memory sampling -------------------------------------------------------------------------
+class Sampling:
+    """A background thread calling ``sample()`` every ``interval`` s inside ``with``.
+
+    Subclasses (dataclasses) provide ``sample``, ``interval``, ``_stop`` and ``_thread``.
+    """
+
+    interval: float
+    _stop: threading.Event
+    _thread: threading.Thread | None
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Self:
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 @dataclass
-class MemoryPeak:
+class MemoryPeak(Sampling):
     """Peak of the summed RSS and PSS of a set of process trees, sampled every ``interval`` s.
 
     RSS summed over several processes counts shared pages (PostgreSQL's shared buffers)
@@ -118,21 +147,6 @@ class MemoryPeak:
         """CPU seconds the sampled processes used while sampled (the last 0.1 s of a process
         that exits between samples is missed)."""
         return sum(last - self.cpu_first.get(pid, 0.0) for pid, last in self.cpu_last.items())
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> MemoryPeak:
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
 
 
 def run_worker(

@@ -21,7 +21,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shopfloor.compute.sources import DeltaScan, GroupFunction, Source, run_group, where_sql
+from shopfloor.compute.sources import (
+    DeltaScan,
+    GroupFunction,
+    Source,
+    check_group_columns,
+    run_group,
+    where_sql,
+)
 
 BATCH_ROWS = 1_000_000
 PARTITION_ROWS = 10_000_000  # rows DuckDB sorts at once (~0.8 GB of readings)
@@ -187,10 +194,7 @@ class LocalBackend:
         *,
         order_by: Sequence[str] = (),
     ) -> pa.Table:
-        columns = source.column_names if isinstance(source, pa.Table) else list(source.columns)
-        missing = [c for c in (*by, *order_by) if c not in columns]
-        if missing:
-            raise ValueError(f"group columns not in the table: {', '.join(missing)}")
+        check_group_columns(source, by, order_by)
         order = [*by, *order_by]
         if isinstance(source, pa.Table):
             input_schema = source.schema

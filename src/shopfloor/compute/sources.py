@@ -98,6 +98,16 @@ def where_sql(conditions: Sequence[Condition], dialect: Dialect = "duckdb") -> s
     return " AND ".join(parts) if parts else "TRUE"
 
 
+def check_group_columns(
+    source: pa.Table | DeltaScan, by: Sequence[str], order_by: Sequence[str]
+) -> None:
+    """Refuse group or order columns the source does not have (every backend's first step)."""
+    columns = source.column_names if isinstance(source, pa.Table) else list(source.columns)
+    missing = [c for c in (*by, *order_by) if c not in columns]
+    if missing:
+        raise ValueError(f"group columns not in the table: {', '.join(missing)}")
+
+
 def run_group(
     fn: GroupFunction,
     group: pa.Table,

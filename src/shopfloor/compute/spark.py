@@ -28,6 +28,7 @@ from shopfloor.compute.sources import (
     DeltaScan,
     GroupFunction,
     Source,
+    check_group_columns,
     run_group,
     where_sql,
 )
@@ -179,10 +180,7 @@ class SparkBackend:
         *,
         order_by: Sequence[str] = (),
     ) -> pa.Table:
-        columns = source.column_names if isinstance(source, pa.Table) else list(source.columns)
-        missing = [c for c in (*by, *order_by) if c not in columns]
-        if missing:
-            raise ValueError(f"group columns not in the table: {', '.join(missing)}")
+        check_group_columns(source, by, order_by)
         with warnings.catch_warnings():
             # pyspark warns that it does not fully support pandas 3; the Arrow path we use
             # never hands Spark a pandas frame.
