@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "shopfloor"
 
-BASE = {"config", "errors", "schema", "units", "estimators", "catalogue"}
+BASE = {"config", "errors", "schema", "units", "estimators", "catalogue", "tariffs"}
 ANALYTICS = {
     "production",
     "maintenance",
