@@ -9,11 +9,9 @@ environment variables ``SHOPFLOOR_*`` (nested with ``__``, e.g.
 from __future__ import annotations
 
 import os
-import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -24,6 +22,16 @@ from pydantic_settings import (
 )
 
 from shopfloor.errors import ConfigError
+from shopfloor.tariffs import (
+    ARERA_OFF_PEAK,
+    ARERA_SOURCE,
+    TariffWindow,
+    TouTariff,
+    arera_bands,
+    check_zone,
+    day_list,
+    window_minutes,
+)
 
 
 class IngestSettings(BaseModel):
@@ -80,6 +88,40 @@ def _toml_path() -> Path | None:
     return local if local.is_file() else None
 
 
+class DriftSettings(BaseModel):
+    """Drift monitoring and retraining of the condition models (docs/closed-loop.md)."""
+
+    window_h: float = Field(24.0, gt=0, description="recent window compared with the reference")
+    reference_days: float = Field(
+        7.0, gt=0, description="latest days of a model's training data used as its reference"
+    )
+    bins: int = Field(10, ge=2, le=100, description="PSI bins, cut at the reference's quantiles")
+    psi_warn: float = Field(0.1, gt=0, description="PSI from which a feature shifted moderately")
+    psi_alarm: float = Field(0.25, gt=0, description="PSI from which a feature shifted a lot")
+    ks_alarm: float = Field(
+        0.3, gt=0, le=1, description="KS statistic that must also be reached to call drift"
+    )
+    min_rows: int = Field(36, ge=2, description="buckets each window needs for a verdict")
+    condition_kinds: list[str] = Field(
+        default_factory=lambda: ["vibration", "temperature", "current", "sound_level"],
+        description="signal kinds that move with the machine's condition (not retraining cues)",
+    )
+    min_feedback: int = Field(5, ge=1, description="verdicts needed before precision counts")
+    min_precision: float = Field(
+        0.5, ge=0, le=1, description="live precision (operator verdicts) below which a model decays"
+    )
+    normal_alarm_factor: float = Field(
+        5.0, gt=0, description="alarms after repairs above this x false_alarm_rate: decay"
+    )
+    min_normal_periods: int = Field(12, ge=1, description="hours after repairs needed to judge it")
+    retrain_h: float = Field(48.0, gt=0, description="hours of recent data a challenger learns")
+    holdout_h: float = Field(24.0, gt=0, description="latest hours kept out to judge it")
+    promote_margin: float = Field(
+        0.1, ge=0, description="held-out NLL (nats) the challenger must beat the champion by"
+    )
+    z_cap: float = Field(10.0, gt=0, description="deviations capped here (sigma) in the NLL")
+
+
 class MaintenanceSettings(BaseModel):
     bucket: str = Field("10min", description="bucket of the per-signal medians the monitors read")
     context_signal: str = Field(
@@ -101,10 +143,12 @@ class MaintenanceSettings(BaseModel):
     )
     cost_failure: float = Field(10000.0, gt=0, description="cost of a run-to-failure repair")
     cost_planned: float = Field(2000.0, gt=0, description="cost of a planned repair")
+    drift: DriftSettings = Field(
+        default_factory=DriftSettings, description="drift monitoring and retraining"
+    )
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 def parse_window(text: str) -> tuple[int, int]:
@@ -113,16 +157,7 @@ def parse_window(text: str) -> tuple[int, int]:
     ``end <= start`` means the window crosses midnight into the next day (a night shift,
     ``"22:00-06:00"``); ``"24:00"`` is accepted as an end (the next midnight).
     """
-    found = _WINDOW.match(text)
-    if found is None:
-        raise ValueError(f"working window '{text}' is not HH:MM-HH:MM")
-    h1, m1, h2, m2 = (int(g) for g in found.groups())
-    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
-        raise ValueError(f"working window '{text}' has an impossible time")
-    start, end = 60 * h1 + m1, 60 * h2 + m2
-    if start == end:
-        raise ValueError(f"working window '{text}' is empty (use 00:00-24:00 for a whole day)")
-    return start, end
+    return window_minutes(text, "working window")
 
 
 class PlanningSettings(BaseModel):
@@ -157,16 +192,7 @@ class PlanningSettings(BaseModel):
     @field_validator("working_days")
     @classmethod
     def _valid_days(cls, value: list[str]) -> list[str]:
-        full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        days = []
-        for item in value:
-            day = item.strip().lower()
-            if day not in WEEKDAYS and day not in full:
-                raise ValueError(f"working day '{item}' is not one of {', '.join(WEEKDAYS)}")
-            days.append(day[:3])
-        if not days:
-            raise ValueError("at least one working day is needed")
-        return sorted(set(days), key=WEEKDAYS.index)
+        return day_list(value, "working day", "at least one working day is needed")
 
     @field_validator("working_hours")
     @classmethod
@@ -180,12 +206,7 @@ class PlanningSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _valid_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone '{value}'") from None
-        return value
+        return check_zone(value)
 
 
 class SupplySettings(BaseModel):
@@ -281,6 +302,152 @@ class ComputeSettings(BaseModel):
         return value or None
 
 
+# -- energy: the bands (TariffWindow) and the tariff they make live in shopfloor.tariffs, a
+# light base module, so that config needs no analytics import.
+class EnergySettings(BaseModel):
+    voltage_v: float = Field(400.0, gt=0, description="line-to-line voltage, three-phase (V)")
+    power_factor: float = Field(0.85, gt=0, le=1, description="turns current into real power")
+    power_signal: str = Field(
+        "motor_current", description="current signal (A) used when no 'power' signal (kW) exists"
+    )
+    currency: str = Field("EUR", min_length=1, description="currency of the tariff's prices")
+    tariff_periods: list[TariffWindow] = Field(
+        default_factory=arera_bands,
+        description=f"time-of-use bands, first match wins (default: {ARERA_SOURCE})",
+    )
+    default_price_per_kwh: float = Field(
+        ARERA_OFF_PEAK,
+        ge=0,
+        description=f"price outside every band (default: F3 of {ARERA_SOURCE})",
+    )
+    timezone: str | None = Field(
+        None, description="time zone of the tariff's hours (default: production.timezone)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        return check_zone(value)
+
+    def tariff(self, timezone: str | None = None) -> TouTariff:
+        """The configured tariff; ``timezone`` (pass production.timezone) when ours is unset."""
+        periods = tuple(p for window in self.tariff_periods for p in window.periods())
+        zone = self.timezone or timezone or "UTC"
+        return TouTariff(periods, self.default_price_per_kwh, self.currency, zone)
+
+
+class ValueSettings(BaseModel):
+    """Costs of the value report (``shopfloor value``); sources in docs/value.md.
+
+    Repair costs are ``maintenance.cost_failure`` / ``cost_planned`` (or the lake's own
+    work-order costs, see ``repair_costs``); they exclude lost production, which is the
+    downtime cost here.
+    """
+
+    currency: str = Field(
+        "USD",
+        min_length=1,
+        max_length=8,
+        description="label of every money figure (no conversion); USD like the published "
+        "downtime figures cited for downtime_cost_per_hour",
+    )
+    downtime_cost_per_hour: float = Field(
+        2000.0,
+        ge=0,
+        description="cost of one hour of a machine's unplanned downtime (lost contribution, "
+        "idle labour). Assumption for a small or mid-sized discrete plant; published "
+        "plant-level figures are far higher: Siemens, 'The True Cost of Downtime 2024', "
+        "about USD 36,000/h (FMCG) to USD 2.3 million/h (automotive line)",
+    )
+    scrap_cost_per_part: float = Field(
+        25.0,
+        ge=0,
+        description="cost of one scrapped part (material and processing). Assumption: "
+        "set your own (the item master's unit costs are raw materials, not parts)",
+    )
+    holding_rate: float = Field(
+        0.25,
+        gt=0,
+        description="yearly cost of holding stock as a share of its value. Assumption in "
+        "the 20-30 % a year commonly quoted for inventory carrying cost (capital, storage, "
+        "insurance, obsolescence); the same default as supply.holding_rate",
+    )
+    sensors_per_asset: float = Field(
+        1500.0,
+        ge=0,
+        description="investment in sensors per monitored machine. Assumption: a wireless "
+        "vibration and temperature set and a share of its gateway",
+    )
+    integration_cost: float = Field(
+        25000.0,
+        ge=0,
+        description="one-off integration (data connections, mappings, commissioning). "
+        "Assumption: about 25 engineer-days at 1,000 a day",
+    )
+    software_cost: float = Field(
+        0.0,
+        ge=0,
+        description="one-off software licences: shopfloor itself is open source; add "
+        "what you pay for",
+    )
+    running_cost_per_year: float = Field(
+        10000.0,
+        ge=0,
+        description="yearly running cost (hosting, sensor batteries and replacements, "
+        "looking after models and alerts). Assumption: about 0.1 of an engineer's year",
+    )
+    repair_costs: Literal["work_orders", "settings"] = Field(
+        "work_orders",
+        description="'work_orders': the mean cost of the lake's done corrective and planned "
+        "work orders (each falls back to maintenance.cost_failure / cost_planned when none "
+        "has a cost); 'settings': always maintenance.cost_failure / cost_planned",
+    )
+    spc_reaction_h: float = Field(
+        1.0,
+        ge=0,
+        description="hours from an SPC alarm until the process is corrected; a "
+        "nonconforming part made sooner counts as not caught. Assumption",
+    )
+
+
+class TwinSettings(BaseModel):
+    lot_parts: float = Field(
+        20.0, gt=0, description="parts the twin moves as one lot (a few minutes of work)"
+    )
+    buffer_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="minutes of the slowest machine's output between two machines, where "
+        "the history shows no breakdown to measure a buffer from",
+    )
+    replications: int = Field(200, ge=2, description="seeded Monte Carlo replications")
+    horizon_days: float = Field(
+        28.0, gt=0, description="days a what-if or policy comparison simulates"
+    )
+    lost_part_cost: float = Field(
+        20.0, ge=0, description="margin lost per good part not made (currency units)"
+    )
+    tardiness_cost_per_h: float = Field(
+        50.0, ge=0, description="penalty per order and hour it is late"
+    )
+    off_shift_premium: float = Field(
+        0.5,
+        ge=0,
+        description="extra share of a planned repair's cost for night or weekend work "
+        "(overtime at time and a half)",
+    )
+    rul_log_sd: float = Field(
+        0.35,
+        gt=0,
+        description="spread (log scale) of the RUL model's error the twin assumes when the "
+        "registry has no measured one",
+    )
+    workers: int = Field(2, ge=1, description="processes the replications run in")
+    history_days: float | None = Field(
+        None, gt=0, description="days of history the twin is calibrated on (default: all)"
+    )
+
+
 class _SparkMasterShorthand(PydanticBaseSettingsSource):
     """``SHOPFLOOR_SPARK_MASTER``: the name Spark users look for, below the nested form."""
 
@@ -309,6 +476,9 @@ class Settings(BaseSettings):
     supply: SupplySettings = Field(default_factory=SupplySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    value: ValueSettings = Field(default_factory=ValueSettings)
+    energy: EnergySettings = Field(default_factory=EnergySettings)
+    twin: TwinSettings = Field(default_factory=TwinSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -345,6 +345,52 @@ TABLES["alerts"] = _spec(
 )
 ALERT_STATES = ("open", "acknowledged", "closed")
 
+# Operator verdicts on alerts, the closed loop's labels.  Append-only like `alerts`: a
+# changed mind appends a row; an alert's verdict is its latest row (`recorded_at`).  The
+# alert's model and version are copied in, so each model's live precision is one query.
+TABLES["alert_feedback"] = _spec(
+    "alert_feedback",
+    [
+        ("alert_id", pa.string(), "the alert judged"),
+        ("asset", pa.string(), "its asset"),
+        ("model", pa.string(), "registered model that raised it"),
+        ("model_version", pa.int64(), "that model's version"),
+        ("verdict", pa.string(), "true (a real fault), false (a false alarm) or unknown"),
+        ("recorded_by", pa.string(), "who judged it"),
+        ("recorded_at", TS, "when (UTC)"),
+        ("note", pa.string(), "what was found"),
+    ],
+    required=("alert_id", "verdict", "recorded_by", "recorded_at"),
+    key=("alert_id", "recorded_at"),
+    description="operator verdicts on alerts (append-only; an alert's latest verdict counts)",
+    lineage=False,
+)
+FEEDBACK_VERDICTS = ("true", "false", "unknown")
+
+# What maintenance found when it did the work.  Append-only: a corrected report appends a
+# row; a work order's outcome is its latest row.  An outcome that names the alert it
+# answered also judges that alert (fault found: true) when no operator gave a verdict.
+TABLES["work_order_outcomes"] = _spec(
+    "work_order_outcomes",
+    [
+        ("work_order", pa.string(), "work order id"),
+        ("asset", pa.string(), "its asset"),
+        ("alert_id", pa.string(), "the alert the work answered, when there was one"),
+        ("fault_found", pa.bool_(), "was a fault found (null: not reported)"),
+        ("failure_mode", pa.string(), "what had failed or was wearing, e.g. 'bearing'"),
+        ("parts", pa.string(), "parts replaced"),
+        ("cost", pa.float64(), "cost of the work in plant currency"),
+        ("downtime_h", pa.float64(), "hours the asset was down for it"),
+        ("recorded_by", pa.string(), "who reported it"),
+        ("recorded_at", TS, "when (UTC)"),
+        ("note", pa.string(), "free text"),
+    ],
+    required=("work_order", "recorded_by", "recorded_at"),
+    key=("work_order", "recorded_at"),
+    description="what maintenance found and spent per work order (append-only; latest counts)",
+    lineage=False,
+)
+
 # Schedules made by the planner.  Append-only facts: a plan or a repair writes all its
 # operations under a new schedule_id (a repair names the schedule it repairs in
 # parent_id), nothing is ever rewritten, so every plan the plant was given stays readable.

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,16 @@ def client(service: Service) -> Iterator[object]:
 
     with TestClient(service.app) as test_client:  # type: ignore[arg-type]
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    """A real headless Chromium per test module (tests/server/browser.py starts it)."""
+    from tests.server.browser import chrome
+
+    browser = chrome()
+    browser.set_page_load_timeout(60)
+    try:
+        yield browser
+    finally:
+        browser.quit()

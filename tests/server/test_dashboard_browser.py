@@ -17,7 +17,6 @@ import pytest
 
 from tests.server.browser import (
     LiveServer,
-    chrome,
     full_page_screenshot,
     live_server,
     screenshot_dir,
@@ -42,16 +41,6 @@ def server(service: Service) -> Iterator[LiveServer]:
     ).start()
     with live_server(service.app) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    browser = chrome()
-    browser.set_page_load_timeout(60)
-    try:
-        yield browser
-    finally:
-        browser.quit()
 
 
 def _wait(driver: Any, condition: Any, seconds: float = 30.0) -> Any:

@@ -1,4 +1,4 @@
-"""`shopfloor benchmark cmapss | skab | ai4i | carparts | jobshop | neu | tep`."""
+"""`shopfloor benchmark cmapss | skab | ai4i | carparts | jobshop | neu | tep | steel-energy`."""
 
 from __future__ import annotations
 
@@ -241,3 +241,22 @@ def tep_command(
     summary["baseline mean_fdr"] = baseline["mean_fdr"]
     summary["baseline far"] = baseline["far"]
     _show("Tennessee Eastman summary (* = excluded from the mean)", summary, json=False)
+
+
+@app.command("steel-energy")
+def steel_energy_command(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", help="Steel_industry_data.csv (or its directory).", show_default=False
+        ),
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed of the models.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Steel-plant load: 15-min forecast and load type on the last 20 %, vs seasonal naive."""
+    from shopfloor.workflows.benchmarks.steel_energy import run_steel_energy
+
+    with _status(not json) as progress:
+        report = run_steel_energy(data, seed=seed, progress=progress)
+    _show("Steel-plant energy (headline: one step ahead)", report.as_dict(), json)

@@ -14,8 +14,10 @@ from shopfloor.cli import (
     demo_cmd,
     dq_cmd,
     edge_cmd,
+    energy_cmd,
     lake_cmd,
     maintenance_cmd,
+    model_loop_cmd,
     production_cmd,
     quality_cmd,
     schedule_cmd,
@@ -23,9 +25,11 @@ from shopfloor.cli import (
     simulate_cmd,
     stream_cmd,
     supply_cmd,
+    twin_cmd,
 )
 from shopfloor.cli.ingest_cmd import ingest_command
 from shopfloor.cli.output import err_console
+from shopfloor.cli.value_cmd import value_command
 from shopfloor.errors import ShopfloorError
 
 app = typer.Typer(
@@ -43,17 +47,22 @@ app.add_typer(quality_cmd.app, name="quality")
 app.command("oee")(production_cmd.oee_command)
 app.add_typer(production_cmd.app, name="production")
 app.add_typer(lake_cmd.app, name="lake")
+model_loop_cmd.register(maintenance_cmd.app)
 app.add_typer(maintenance_cmd.app, name="maintenance")
 app.add_typer(maintenance_cmd.models_app, name="models")
 app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(supply_cmd.app, name="supply")
 app.add_typer(benchmark_cmd.app, name="benchmark")
+app.add_typer(energy_cmd.app, name="energy")
 app.command("serve")(serve_cmd.serve_command)
 app.command("stream")(stream_cmd.stream_command)
 app.command("simulate")(simulate_cmd.simulate_command)
 app.add_typer(edge_cmd.app, name="edge")
 app.add_typer(access_cmd.users_app, name="users")
 app.add_typer(access_cmd.audit_app, name="audit")
+app.command("value")(value_command)
+app.add_typer(twin_cmd.app, name="twin")
+app.command("plan")(twin_cmd.plan_command)
 
 
 def version_callback(value: bool) -> None:

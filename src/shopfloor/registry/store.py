@@ -177,6 +177,17 @@ class ModelRegistry:
             con.execute("COMMIT")
         return self.get(name, version)
 
+    def annotate(self, name: str, version: int, text: str) -> ModelVersion:
+        """Append a line to a version's notes (why it was or was not promoted, say)."""
+        record = self.get(name, version)
+        notes = f"{record.notes}\n{text}" if record.notes else text
+        with self._connect() as con:
+            con.execute(
+                "UPDATE models SET notes = ? WHERE name = ? AND version = ?",
+                (notes, name, version),
+            )
+        return self.get(name, version)
+
     # -- reading ------------------------------------------------------------------------
     def list(self, name: str | None = None) -> list[ModelVersion]:
         query = "SELECT * FROM models"

@@ -94,6 +94,8 @@ def _warm(state: ServerState) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole service over one lake (``settings.lake``)."""
     from shopfloor.server.api import account, alerts, data, insights, plant
+    from shopfloor.server.api import feedback as feedback_api
+    from shopfloor.server.api import value as value_api
     from shopfloor.server.dashboard import pages
 
     settings = settings or load_settings()
@@ -128,8 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         account.router,
         plant.router,
         alerts.router,
+        feedback_api.router,
         insights.router,
         data.router,
+        value_api.router,
     )
     for router in (*app.state.api_routers, pages.router):
         app.include_router(router)

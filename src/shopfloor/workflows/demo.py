@@ -21,6 +21,7 @@ from shopfloor.data_quality import CheckScore, score_against_truth
 from shopfloor.demo_plant.faults import plant_faults
 from shopfloor.demo_plant.layout import PlantLayout, default_layout
 from shopfloor.demo_plant.operations import simulate_operations
+from shopfloor.demo_plant.sensor_drift import SensorDrift, apply_sensor_drift
 from shopfloor.demo_plant.sensors import simulate_readings
 from shopfloor.demo_plant.supply import simulate_supply
 from shopfloor.ingest import IngestSummary
@@ -161,8 +162,16 @@ def generate_demo_files(
     end: pd.Timestamp,
     seed: int,
     step: Step | None = None,
+    *,
+    sensor_drift: SensorDrift | None = None,
+    faults: bool = True,
 ) -> dict[str, list[Path]]:
-    """Write the demo plant's source files and ground truth; returns files per table."""
+    """Write the demo plant's source files and ground truth; returns files per table.
+
+    ``sensor_drift`` (off by default) plants a slow drift on one sensor, before the
+    data-quality faults (its ground truth: ``sensor_drift.parquet``); ``faults=False``
+    leaves the readings free of planted data-quality faults (for tests of other things).
+    """
     truth_dir = directory / "ground_truth"
     readings_dir = directory / "readings"
     for folder in (directory, truth_dir, readings_dir):
@@ -196,12 +205,19 @@ def generate_demo_files(
     for done, (asset, clean) in enumerate(
         simulate_readings(layout, ops.events, ops.health, start, end, seed), start=1
     ):
-        faulty, truth = plant_faults(clean, layout, start, end, seed + done)
+        if sensor_drift is not None and asset == sensor_drift.asset:
+            clean = apply_sensor_drift(clean, sensor_drift)
+        if faults:
+            faulty, truth = plant_faults(clean, layout, start, end, seed + done)
+        else:
+            faulty, truth = clean, pd.DataFrame()
         files["readings"].append(_write(faulty, "readings", readings_dir / f"{asset}.parquet"))
         truths.append(truth)
         if step:
             step("generating sensor data", done, machines)
     pd.concat(truths, ignore_index=True).to_parquet(truth_dir / "dq_faults.parquet")
+    if sensor_drift is not None:
+        pd.DataFrame([sensor_drift.as_row()]).to_parquet(truth_dir / "sensor_drift.parquet")
     return files
 
 
@@ -243,13 +259,15 @@ def run_demo(
     step: Step | None = None,
     plan: bool = False,
     backend: BackendChoice = None,
+    sensor_drift: SensorDrift | None = None,
 ) -> DemoSummary:
     """Generate, ingest, check and analyse the demo plant; ``plan``: also schedule its
     open orders and repair the schedule after a breakdown (adds ~20 s).
 
-    The batch steps (data quality, OEE, maintenance, forecasts) run on ``backend``."""
+    The batch steps (data quality, OEE, maintenance, forecasts) run on ``backend``.
+    ``sensor_drift`` (off by default) plants a slow drift on one sensor."""
     with using_backend(lake.settings, backend) as runner:
-        return _run_demo(lake, days, seed, end, step, plan, runner)
+        return _run_demo(lake, days, seed, end, step, plan, runner, sensor_drift)
 
 
 def _run_demo(
@@ -260,6 +278,7 @@ def _run_demo(
     step: Step | None,
     plan: bool,
     backend: Backend,
+    sensor_drift: SensorDrift | None = None,
 ) -> DemoSummary:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -268,7 +287,7 @@ def _run_demo(
     stop = stop.tz_localize("UTC") if stop.tzinfo is None else stop.tz_convert("UTC")
     start = stop - pd.Timedelta(days=days)
     source = lake.path / "demo-source"
-    files = generate_demo_files(source, layout, start, stop, seed, step)
+    files = generate_demo_files(source, layout, start, stop, seed, step, sensor_drift=sensor_drift)
     timings["generate"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -55,6 +55,7 @@ __all__ = [
     "parse_duration",
     "plan",
     "reschedule_lake",
+    "scheduler_for",
     "utc",
     "write_problem",
     "write_schedule_gantt",
@@ -217,6 +218,24 @@ class PlanResult:
     utilisation: pd.DataFrame  # utilisation_frame
 
 
+def scheduler_for(
+    lake: Lake,
+    *,
+    objective: str | None = None,
+    time_limit_s: float | None = None,
+    workers: int | None = None,
+    seed: int | None = None,
+) -> CpSatScheduler:
+    """The CP-SAT scheduler with the planning settings, each overridable."""
+    options = _options(lake, objective, time_limit_s, workers, seed)
+    return CpSatScheduler(
+        objective=options.objective,
+        time_limit_s=options.time_limit_s,
+        workers=options.workers,
+        seed=options.seed,
+    )
+
+
 def plan(
     lake: Lake,
     *,
@@ -234,17 +253,13 @@ def plan(
     ``planning`` is a problem already built by :func:`build_problem` (the CLI builds it
     first to export it even when it cannot be solved); the build arguments are then unused.
     """
-    options = _options(lake, objective, time_limit_s, workers, seed)
+    scheduler = scheduler_for(
+        lake, objective=objective, time_limit_s=time_limit_s, workers=workers, seed=seed
+    )
     if planning is None:
         planning = build_problem(
             lake, origin=origin, horizon_days=horizon_days, include_maintenance=include_maintenance
         )
-    scheduler = CpSatScheduler(
-        objective=options.objective,
-        time_limit_s=options.time_limit_s,
-        workers=options.workers,
-        seed=options.seed,
-    )
     schedule = scheduler.solve(planning.problem)
     _require_feasible(schedule, _days(planning.problem))
     schedule_id, rows = _store(lake, planning, schedule, "plan")

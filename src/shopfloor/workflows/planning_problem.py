@@ -387,10 +387,13 @@ def build_problem(
     horizon_days: int | None = None,
     include_maintenance: bool = True,
     orders: Sequence[str] | None = None,
+    windows: Sequence[tuple[str, datetime, datetime, str]] | None = None,
 ) -> PlanningProblem:
     """The lake's open orders (or just ``orders``) as a problem from ``origin``.
 
     ``origin`` defaults to now (next whole minute); ``horizon_days`` to the setting.
+    ``windows`` (machine name, start, end, reason) replaces the recommended maintenance
+    windows (the joint plan places its own); open work orders are kept either way.
     """
     settings = lake.settings.planning
     start = default_origin() if origin is None else utc(origin, "origin").ceil("min")
@@ -434,8 +437,12 @@ def build_problem(
         calendar_downtimes(calendar, start.to_pydatetime(), horizon, len(machine_names))
     )
     if include_maintenance:
-        windows = maintenance_windows(lake, start, horizon, machines)
-        downtimes += interval_downtimes(windows, start.to_pydatetime(), horizon)
+        found = maintenance_windows(lake, start, horizon, machines)
+        if windows is not None:
+            # Keep the open work orders; the recommended windows give way to ``windows``.
+            found = [w for w in found if "work order" in w[3]]
+            found += [(machines[m], a, b, r) for m, a, b, r in windows if m in machines]
+        downtimes += interval_downtimes(found, start.to_pydatetime(), horizon)
     problem = Problem(
         tuple(built.jobs),
         len(machine_names),

@@ -529,3 +529,38 @@ def data(
         models=models or [],
         models_note=models_note,
     )
+
+
+# -- value -------------------------------------------------------------------------------
+@router.get("/value")
+def value(request: Request, principal: Viewer, state: State) -> Response:
+    """The value report: levers in money, the waterfall, the payback (every site only)."""
+    from shopfloor.server.api.value import report_for
+    from shopfloor.workflows.value import waterfall
+
+    try:
+        report = report_for(state, principal.sites)
+    except NotFoundError as exc:
+        said = (
+            "The value report prices the whole plant, so it is for principals of every "
+            f"site only ({exc})."
+        )
+        return page(request, "value.html", principal, "value", report=None, message=said)
+    except ShopfloorError as exc:  # a lake it cannot price yet: say why
+        said = f"The value report cannot be made from this lake: {exc}"
+        return page(request, "value.html", principal, "value", report=None, message=said)
+    return page(
+        request,
+        "value.html",
+        principal,
+        "value",
+        charts=True,
+        report=report,
+        figure=waterfall(
+            [(lv.title, lv.money) for lv in report.levers],
+            report.running_cost,
+            report.net_annual,
+            report.currency,
+        ),
+        message="",
+    )

@@ -36,6 +36,7 @@ NAV = (
     ("/quality", "Quality", "quality"),
     ("/planning", "Planning", "planning"),
     ("/supply", "Supply", "supply"),
+    ("/value", "Value", "value"),
     ("/data", "Data", "data"),
 )
 DASH = "–"

@@ -1,0 +1,203 @@
+"""`shopfloor plan`: maintenance windows placed where production loses least.
+
+For each asset the registered RUL model predicts, the RUL distribution (log-normal from
+the prediction's interval, as :mod:`shopfloor.maintenance.decisions` reads it) prices
+every candidate window of the working calendar from the lake's last record on: the next
+working moment, each night or weekend long enough for the work, and the sequential slot
+(in the shift at the latest safe time).  The co-optimised choice is the same function the
+twin prices policies with (:func:`shopfloor.twin.policies.choose_window`), so what the
+plan proposes is what ``shopfloor twin compare`` measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from shopfloor.errors import InputError
+from shopfloor.lake import Lake
+from shopfloor.twin.calendar import ShiftCalendar
+from shopfloor.twin.policies import Policy, choose_window, fail_probability, sequential_window
+from shopfloor.workflows import maintenance
+from shopfloor.workflows.twin import accepted_risk, costs_from, plant_from_lake
+
+
+@dataclass(frozen=True)
+class JointPlan:
+    """One row per asset with a RUL prediction: the sequential and the joint window."""
+
+    frame: pd.DataFrame  # asset, rul_h, rul_log_sd, latest_safe, sequential_start,
+    # joint_start, off_shift, bottleneck, lost_parts_in_shift
+    origin: pd.Timestamp
+
+
+def plan_maintenance(lake: Lake, *, horizon_days: float = 14.0) -> JointPlan:
+    registered = {v.name for v in maintenance.registry(lake).list()}
+    if not {maintenance.MODEL_NAME, maintenance.RUL_MODEL_NAME} <= registered:
+        raise InputError(
+            f"{lake.path}: no condition and RUL models are registered "
+            "(run `shopfloor maintenance train` first)",
+            field="models",
+        )
+    outlook = maintenance.rul(lake)
+    plant = plant_from_lake(lake)
+    settings = lake.settings
+    origin = plant.calendar.origin + pd.Timedelta(seconds=plant.horizon_s)
+    p = settings.planning
+    # A year of windows: a long RUL still gets a date (the calendar is a few hundred rows).
+    calendar = ShiftCalendar.weekly(origin, 365.0, p.working_days, p.working_hours)
+    costs = costs_from(settings)
+    policy = Policy("co_optimised", risk=accepted_risk(settings))
+    machines = {m.asset: (line, m) for line in plant.lines for m in line.machines}
+    pred = outlook.prediction
+    z = norm.ppf(0.5 + pred.level / 2)
+    rows = []
+    for i, unit in enumerate(pred.unit):
+        asset = str(unit)
+        if asset not in machines:
+            continue
+        line, m = machines[asset]
+        rul = float(max(pred.rul[i], 1e-3))
+        spread = np.log((max(pred.upper[i], 0) + 1) / (max(pred.lower[i], 0) + 1)) / (2 * z)
+        log_sd = float(max(spread, 0.05))
+        pm_s = float(np.exp(m.pm_log_mean)) * 3600.0
+        bn = line.bottleneck.asset == asset
+        lost = pm_s / line.bottleneck.cycle_s if bn else 0.0
+        stops = plant.stops.get(asset, ())
+        since = stops[-1][0] if stops else 0.0
+        age_h = plant.calendar.open_seconds(since, plant.horizon_s) / 3600.0
+        seq = sequential_window(0.0, rul, log_sd, policy, calendar, pm_s)
+        joint = choose_window(
+            0.0,
+            rul,
+            log_sd,
+            age_h=age_h,
+            policy=policy,
+            calendar=calendar,
+            costs=costs,
+            pm_s=pm_s,
+            parts_lost_in_shift=lost,
+            horizon_h=horizon_days * 16.0,
+        )
+        at = calendar.origin
+        # In-shift work starts at the next working moment (the origin may be a night).
+        seq_s = calendar.next_open(seq.start_s)
+        joint_s = joint.start_s if joint.off_shift else calendar.next_open(joint.start_s)
+        rows.append(
+            {
+                "asset": asset,
+                "line": line.line,
+                "rul_h": rul,
+                "rul_log_sd": log_sd,
+                "sequential_start": (at + pd.Timedelta(seconds=seq_s)).floor("s"),
+                "joint_start": (at + pd.Timedelta(seconds=joint_s)).floor("s"),
+                "off_shift": joint.off_shift,
+                "bottleneck": bn,
+                "work_h": pm_s / 3600.0,
+                "lost_parts_in_shift": lost,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame = frame.sort_values("joint_start", ignore_index=True)
+    return JointPlan(frame, origin)
+
+
+@dataclass(frozen=True)
+class PlanCosts:
+    """Expected cost of one plan's maintenance and what its schedule gives production."""
+
+    maintenance: float  # failure risk before each window x failure + planned work (+ premium)
+    in_shift_work_h: float  # maintenance hours inside working time
+    late_min: float  # summed minutes late over the open orders
+    late_orders: int
+    makespan_min: float | None
+
+
+@dataclass(frozen=True)
+class JointSchedule:
+    windows: JointPlan
+    schedule_id: str  # the stored joint schedule
+    joint: PlanCosts
+    sequential: PlanCosts  # maintenance first, production around it, same solver budget
+
+
+def _window_rows(plan: JointPlan, which: str) -> list[tuple[str, Any, Any, str]]:
+    out = []
+    for row in plan.frame.to_dict("records"):
+        start = pd.Timestamp(row[f"{which}_start"])
+        end = start + pd.Timedelta(hours=float(row["work_h"]))
+        label = "off shift" if which == "joint" and row["off_shift"] else "in shift"
+        out.append(
+            (
+                str(row["asset"]),
+                start.to_pydatetime(),
+                end.to_pydatetime(),
+                f"{which} maintenance: {row['asset']} ({label})",
+            )
+        )
+    return out
+
+
+def _expected_maintenance(plan: JointPlan, which: str, lake: Lake) -> tuple[float, float]:
+    costs = costs_from(lake.settings)
+    p = lake.settings.planning
+    calendar = ShiftCalendar.weekly(plan.origin, 365.0, p.working_days, p.working_hours)
+    total, in_shift = 0.0, 0.0
+    for row in plan.frame.to_dict("records"):
+        start_s = (pd.Timestamp(row[f"{which}_start"]) - plan.origin).total_seconds()
+        hours = calendar.open_seconds(0.0, start_s) / 3600.0
+        risk = fail_probability(float(row["rul_h"]), float(row["rul_log_sd"]), hours)
+        off = which == "joint" and bool(row["off_shift"])
+        work = costs.planned * (1 + costs.off_shift_premium) if off else costs.planned
+        total += risk * costs.failure + (1 - risk) * work
+        if not off:
+            in_shift += float(row["work_h"])
+    return total, in_shift
+
+
+def plan_jointly(
+    lake: Lake,
+    *,
+    horizon_days: int | None = None,
+    time_limit_s: float | None = None,
+    objective: str | None = None,
+) -> JointSchedule:
+    """Place maintenance (:func:`plan_maintenance`), then schedule the open orders around
+    those windows with CP-SAT; the sequential plan (windows at the latest safe time, in the
+    shift) is solved with the same budget for comparison.  Stores the joint schedule."""
+    from shopfloor.workflows.planning import order_frame, plan, scheduler_for
+    from shopfloor.workflows.planning_problem import build_problem
+
+    days = horizon_days or lake.settings.planning.horizon_days
+    windows = plan_maintenance(lake, horizon_days=float(days))
+    origin = windows.origin.ceil("min")
+    problems = {
+        which: build_problem(
+            lake, origin=origin, horizon_days=days, windows=_window_rows(windows, which)
+        )
+        for which in ("joint", "sequential")
+    }
+    stored = plan(lake, planning=problems["joint"], time_limit_s=time_limit_s, objective=objective)
+    sequential = scheduler_for(lake, objective=objective, time_limit_s=time_limit_s).solve(
+        problems["sequential"].problem
+    )
+    figures = {}
+    for which, assignments, makespan in (
+        ("joint", stored.schedule.assignments, stored.schedule.makespan),
+        ("sequential", sequential.assignments, sequential.makespan),
+    ):
+        orders = order_frame(problems[which], assignments)
+        cost, in_shift = _expected_maintenance(windows, which, lake)
+        figures[which] = PlanCosts(
+            maintenance=cost,
+            in_shift_work_h=in_shift,
+            late_min=float(orders["late_min"].sum()),
+            late_orders=int((orders["late_min"] > 0).sum()),
+            makespan_min=None if makespan is None else float(makespan),
+        )
+    return JointSchedule(windows, stored.schedule_id, figures["joint"], figures["sequential"])
