@@ -443,6 +443,12 @@ class TwinSettings(BaseModel):
         "registry has no measured one",
     )
     workers: int = Field(2, ge=1, description="processes the replications run in")
+    holding_cost_per_unit_day: float = Field(
+        0.05, ge=0, description="cost of holding one finished part in stock for a day"
+    )
+    stockout_cost_per_unit: float = Field(
+        30.0, ge=0, description="cost of a forecast part not made by the period it is due in"
+    )
     history_days: float | None = Field(
         None, gt=0, description="days of history the twin is calibrated on (default: all)"
     )

@@ -219,9 +219,10 @@ def plan_command(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """One planning run: maintenance windows placed where production loses least (nights
-    and weekends where the RUL risk allows), the open orders scheduled around them with
-    CP-SAT and stored; the sequential plan (maintenance first) is solved beside it."""
+    """One planning run: production orders netted from the latest demand forecast and the
+    stock, maintenance windows placed where production loses least (nights and weekends
+    where the RUL risk allows), and all orders scheduled around them with CP-SAT and
+    stored; the sequential plan (maintenance first) is solved beside it."""
     from shopfloor.cli.output import frame_table, records
     from shopfloor.workflows import open_lake
     from shopfloor.workflows.joint_plan import plan_jointly
@@ -234,6 +235,8 @@ def plan_command(
             "late_min": c.late_min,
             "late_orders": c.late_orders,
             "makespan_min": c.makespan_min,
+            "holding_cost": c.holding,
+            "stockout_cost": c.stockout,
         }
         for which, c in (("joint", result.joint), ("sequential", result.sequential))
     }
@@ -244,6 +247,8 @@ def plan_command(
                 "origin": result.windows.origin,
                 "plans": figures,
                 "windows": records(result.windows.frame),
+                "production_orders": records(result.production.orders),
+                "production_note": result.production.note,
             }
         )
         return
@@ -255,4 +260,9 @@ def plan_command(
             f"{f['maintenance_in_shift_h']:.1f} h in shift, {f['late_orders']} late orders "
             f"({f['late_min']:,.0f} min)"
         )
+    made = result.production
+    console.print(
+        f"{len(made.orders)} production orders from the forecast"
+        + (f" ({made.note})" if made.note else "")
+    )
     console.print(f"stored schedule {result.schedule_id}")

@@ -116,11 +116,97 @@ class PlanCosts:
     late_min: float  # summed minutes late over the open orders
     late_orders: int
     makespan_min: float | None
+    holding: float  # projected stock of the forecast items x holding cost
+    stockout: float  # forecast parts whose production order finishes late x stock-out cost
+
+
+@dataclass(frozen=True)
+class ProductionOrders:
+    """Production orders netted from the latest forecast of the items the lines make."""
+
+    orders: pd.DataFrame  # order, item, quantity, release, due, priority
+    projection: pd.DataFrame  # per item and period: demand, receipts, planned, stock_end
+    holding_unit_days: float
+    note: str  # why there are none, when there are none
+
+
+def production_orders(lake: Lake, origin: pd.Timestamp, horizon_days: float) -> ProductionOrders:
+    """Net the latest forecast of the items the lines make (items with a routing; the
+    supply forecasts of raw materials are not theirs) against stock and open orders.
+
+    Demand is the forecast's mean summed over locations; the safety stock of an item is
+    the largest gap between its 90 % quantile and its mean over the horizon.
+    """
+    from shopfloor.planning.replenishment import net_requirements
+
+    columns = ["order", "item", "quantity", "release", "due", "priority"]
+    empty = pd.DataFrame(columns=columns)
+    if lake.version("forecasts") is None or lake.version("routings") is None:
+        return ProductionOrders(empty, pd.DataFrame(), 0.0, "no forecasts in the lake")
+    end = origin + pd.Timedelta(days=horizon_days)
+    forecast = lake.sql(
+        "WITH routed AS (SELECT DISTINCT item FROM routings), latest AS ("
+        "SELECT forecast_id FROM forecasts WHERE item IN (SELECT item FROM routed) "
+        "ORDER BY created_at DESC LIMIT 1) "
+        "SELECT item, any_value(period) AS period, period_start, sum(mean) AS demand, "
+        "sum(coalesce(q90, mean)) AS q90 FROM forecasts "
+        "WHERE forecast_id = (SELECT forecast_id FROM latest) "
+        "AND item IN (SELECT item FROM routed) "
+        "AND period_start >= CAST(? AS DATE) AND period_start < CAST(? AS DATE) "
+        "GROUP BY item, period_start ORDER BY item, period_start",
+        [origin.date(), end.date()],
+    )
+    if forecast.empty:
+        note = "no forecast of an item the lines make (an item with a routing) in the horizon"
+        return ProductionOrders(empty, pd.DataFrame(), 0.0, note)
+    items = sorted(forecast["item"].astype(str).unique())
+    marks = ", ".join("?" for _ in items)
+    stock = (
+        lake.sql(
+            "SELECT item, sum(on_hand - coalesce(allocated, 0)) AS free FROM ("
+            "SELECT *, row_number() OVER (PARTITION BY item, location ORDER BY ts DESC) AS k "
+            f"FROM inventory WHERE item IN ({marks})) WHERE k = 1 GROUP BY item",
+            items,
+        )
+        if lake.version("inventory") is not None
+        else pd.DataFrame(columns=["item", "free"])
+    )
+    scheduled = lake.sql(
+        f"SELECT item, due, quantity FROM orders WHERE item IN ({marks}) "
+        "AND coalesce(status, '') <> 'done'",
+        items,
+    )
+    safety = (forecast["q90"] - forecast["demand"]).groupby(forecast["item"]).max()
+    plan = net_requirements(
+        forecast[["item", "period_start", "demand"]],
+        dict(zip(stock["item"].astype(str), stock["free"].astype(float), strict=True)),
+        scheduled,
+        safety_stock={str(k): float(max(v, 0.0)) for k, v in safety.items()},
+    )
+    period_days = {"day": 1.0, "week": 7.0, "month": 30.4}.get(str(forecast["period"].iloc[0]), 1.0)
+    rows = [
+        {
+            "order": f"PLAN-{o.item}-{k + 1:03d}",
+            "item": o.item,
+            "quantity": o.quantity,
+            "release": origin,
+            "due": max(o.due, origin + pd.Timedelta(hours=1)),
+            "priority": 1.0,
+        }
+        for k, o in enumerate(plan.orders)
+    ]
+    return ProductionOrders(
+        pd.DataFrame(rows, columns=columns),
+        plan.projection,
+        plan.holding_units * period_days,
+        "" if rows else "the stock and open orders cover the forecast",
+    )
 
 
 @dataclass(frozen=True)
 class JointSchedule:
     windows: JointPlan
+    production: ProductionOrders
     schedule_id: str  # the stored joint schedule
     joint: PlanCosts
     sequential: PlanCosts  # maintenance first, production around it, same solver budget
@@ -167,18 +253,25 @@ def plan_jointly(
     time_limit_s: float | None = None,
     objective: str | None = None,
 ) -> JointSchedule:
-    """Place maintenance (:func:`plan_maintenance`), then schedule the open orders around
-    those windows with CP-SAT; the sequential plan (windows at the latest safe time, in the
-    shift) is solved with the same budget for comparison.  Stores the joint schedule."""
+    """One planning run: production orders netted from the latest forecast and the stock
+    (:func:`production_orders`), maintenance placed (:func:`plan_maintenance`), and the
+    open and planned orders scheduled around those windows with CP-SAT.  The sequential
+    plan (windows at the latest safe time, in the shift) is solved with the same budget
+    and the same orders for comparison.  Stores the joint schedule."""
     from shopfloor.workflows.planning import order_frame, plan, scheduler_for
     from shopfloor.workflows.planning_problem import build_problem
 
     days = horizon_days or lake.settings.planning.horizon_days
     windows = plan_maintenance(lake, horizon_days=float(days))
     origin = windows.origin.ceil("min")
+    made = production_orders(lake, origin, float(days))
     problems = {
         which: build_problem(
-            lake, origin=origin, horizon_days=days, windows=_window_rows(windows, which)
+            lake,
+            origin=origin,
+            horizon_days=days,
+            windows=_window_rows(windows, which),
+            extra_orders=made.orders,
         )
         for which in ("joint", "sequential")
     }
@@ -186,6 +279,9 @@ def plan_jointly(
     sequential = scheduler_for(lake, objective=objective, time_limit_s=time_limit_s).solve(
         problems["sequential"].problem
     )
+    twin_settings = lake.settings.twin
+    holding = made.holding_unit_days * twin_settings.holding_cost_per_unit_day
+    quantity = dict(zip(made.orders["order"], made.orders["quantity"], strict=True))
     figures = {}
     for which, assignments, makespan in (
         ("joint", stored.schedule.assignments, stored.schedule.makespan),
@@ -193,11 +289,15 @@ def plan_jointly(
     ):
         orders = order_frame(problems[which], assignments)
         cost, in_shift = _expected_maintenance(windows, which, lake)
+        late_planned = orders[(orders["late_min"] > 0) & orders["order"].isin(quantity)]
+        short = float(sum(quantity[o] for o in late_planned["order"]))
         figures[which] = PlanCosts(
             maintenance=cost,
             in_shift_work_h=in_shift,
             late_min=float(orders["late_min"].sum()),
             late_orders=int((orders["late_min"] > 0).sum()),
             makespan_min=None if makespan is None else float(makespan),
+            holding=holding,
+            stockout=short * twin_settings.stockout_cost_per_unit,
         )
-    return JointSchedule(windows, stored.schedule_id, figures["joint"], figures["sequential"])
+    return JointSchedule(windows, made, stored.schedule_id, figures["joint"], figures["sequential"])

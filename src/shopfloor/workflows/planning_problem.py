@@ -388,12 +388,15 @@ def build_problem(
     include_maintenance: bool = True,
     orders: Sequence[str] | None = None,
     windows: Sequence[tuple[str, datetime, datetime, str]] | None = None,
+    extra_orders: pd.DataFrame | None = None,
 ) -> PlanningProblem:
     """The lake's open orders (or just ``orders``) as a problem from ``origin``.
 
     ``origin`` defaults to now (next whole minute); ``horizon_days`` to the setting.
     ``windows`` (machine name, start, end, reason) replaces the recommended maintenance
     windows (the joint plan places its own); open work orders are kept either way.
+    ``extra_orders`` (order, item, quantity, release, due, priority) are planned beside
+    the lake's open orders: the production orders the joint plan nets from a forecast.
     """
     settings = lake.settings.planning
     start = default_origin() if origin is None else utc(origin, "origin").ceil("min")
@@ -408,6 +411,10 @@ def build_problem(
         unknown = sorted(set(orders) - set(open_orders["order"]))
         if unknown:
             raise InputError(f"no open order {', '.join(unknown)} in the lake", field="order")
+    if extra_orders is not None and len(extra_orders):
+        open_orders = pd.concat(
+            [open_orders, extra_orders[list(open_orders.columns)]], ignore_index=True
+        )
     if open_orders.empty:
         raise InputError("no open orders to plan (every order is done)", field="orders")
     items = sorted(set(open_orders["item"].astype(str)))
