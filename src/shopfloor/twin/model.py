@@ -76,19 +76,20 @@ class _State:
     order_left: float = 0.0
     yield_to_here: float = 1.0
     last_lot_end: float = 0.0
+    detect_fraction: float = 0.7  # share of a life after which the fault is visible (P-F)
+    replay: bool = False  # failures come from the history's trace, not from lives
 
     def new_life(self, fraction_used: float = 0.0) -> None:
         m = self.model
-        self.life_h = float(m.life_scale_h * self.rng.weibull(m.life_shape))
+        # The draw is made in replay too, so every run consumes the stream alike.
+        life = float(m.life_scale_h * self.rng.weibull(m.life_shape))
         if self.replay:
-            self.life_h = float("inf")  # the history's failures come from its trace
-        self.age_h = fraction_used * self.life_h
-        self.detect_h = self.life_h * self._detect
-        self.detected = self.age_h >= self.detect_h
+            self.life_h, self.age_h, self.detect_h, self.detected = np.inf, 0.0, np.inf, True
+        else:
+            self.life_h, self.age_h = life, fraction_used * life
+            self.detect_h = life * self.detect_fraction
+            self.detected = self.age_h >= self.detect_h
         self.pending = None
-
-    _detect: float = 0.7
-    replay: bool = False
 
 
 @dataclass
@@ -219,7 +220,7 @@ def _build_line(
         st = _State(
             m, rng_of[m.asset], MachineTally(m.asset, ideal_cycle_s=m.ideal_cycle_s), m.asset == bn
         )
-        st._detect = plant.detect_fraction
+        st.detect_fraction = plant.detect_fraction
         st.replay = policy.kind == "replay"
         st.yield_to_here = yield_to
         yield_to *= 1.0 - m.scrap_rate
