@@ -439,8 +439,8 @@ class TwinSettings(BaseModel):
     rul_log_sd: float = Field(
         0.35,
         gt=0,
-        description="spread (log scale) of the RUL model's error the twin assumes when the "
-        "registry has no measured one",
+        description="spread (log scale) of the RUL model's error inside the twin (an "
+        "assumption: it is not measured from the registry's RUL model)",
     )
     workers: int = Field(2, ge=1, description="processes the replications run in")
     holding_cost_per_unit_day: float = Field(
