@@ -33,6 +33,7 @@ class JointPlan:
     frame: pd.DataFrame  # asset, rul_h, rul_log_sd, latest_safe, sequential_start,
     # joint_start, off_shift, bottleneck, lost_parts_in_shift
     origin: pd.Timestamp
+    calendar: ShiftCalendar  # the working calendar from ``origin`` the windows were placed on
 
 
 def plan_maintenance(lake: Lake, *, horizon_days: float = 14.0) -> JointPlan:
@@ -44,7 +45,7 @@ def plan_maintenance(lake: Lake, *, horizon_days: float = 14.0) -> JointPlan:
             field="models",
         )
     outlook = maintenance.rul(lake)
-    plant = plant_from_lake(lake)
+    plant = plant_from_lake(lake, energy=False)
     settings = lake.settings
     origin = plant.calendar.origin + pd.Timedelta(seconds=plant.horizon_s)
     p = settings.planning
@@ -104,7 +105,7 @@ def plan_maintenance(lake: Lake, *, horizon_days: float = 14.0) -> JointPlan:
     frame = pd.DataFrame(rows)
     if not frame.empty:
         frame = frame.sort_values("joint_start", ignore_index=True)
-    return JointPlan(frame, origin)
+    return JointPlan(frame, origin, calendar)
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,7 @@ def _window_rows(plan: JointPlan, which: str) -> list[tuple[str, Any, Any, str]]
 
 def _expected_maintenance(plan: JointPlan, which: str, lake: Lake) -> tuple[float, float]:
     costs = costs_from(lake.settings)
-    p = lake.settings.planning
-    calendar = ShiftCalendar.weekly(plan.origin, 365.0, p.working_days, p.working_hours)
+    calendar = plan.calendar
     total, in_shift = 0.0, 0.0
     for row in plan.frame.to_dict("records"):
         start_s = (pd.Timestamp(row[f"{which}_start"]) - plan.origin).total_seconds()

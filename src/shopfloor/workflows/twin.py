@@ -63,8 +63,13 @@ def _machine_lines(lake: Lake) -> pd.DataFrame:
     return cast(pd.DataFrame, out.reset_index(drop=True))
 
 
-def plant_from_lake(lake: Lake, *, horizon_days: float | None = None) -> PlantModel:
-    """The twin calibrated on the lake's history (``twin.history_days``, default all)."""
+def plant_from_lake(
+    lake: Lake, *, horizon_days: float | None = None, energy: bool = True
+) -> PlantModel:
+    """The twin calibrated on the lake's history (``twin.history_days``, default all).
+
+    ``energy=False`` skips machine power and the tariff (a scan of the readings): for
+    callers that price no energy (the replay validation, the maintenance windows)."""
     for table in ("events", "production", "orders"):
         if lake.version(table) is None:
             raise InputError(f"{lake.path}: the twin needs the '{table}' table", field=table)
@@ -99,7 +104,7 @@ def plant_from_lake(lake: Lake, *, horizon_days: float | None = None) -> PlantMo
     )
     if horizon_days is not None:
         plant = replace(plant, horizon_s=horizon_days * 86400.0)
-    return _with_energy(lake, plant, days)
+    return _with_energy(lake, plant, days) if energy else plant
 
 
 def _with_energy(lake: Lake, plant: PlantModel, days: float) -> PlantModel:
@@ -198,7 +203,7 @@ def validate(
     replaying the recorded failures and preventive work; the failure model separately, by
     the failures the stochastic twin expects against those the history had.
     """
-    plant = plant_from_lake(lake)
+    plant = plant_from_lake(lake, energy=False)
     costs = costs_from(lake.settings)
     lot = lake.settings.twin.lot_parts
     working_h = plant.calendar.open_seconds(0.0, plant.horizon_s) / 3600.0
